@@ -1,0 +1,46 @@
+# dnas: the two commands are `make demo` and `make test`. Both install what is
+# missing first (Debian packages via apt-get, Go modules via the proxy).
+GO       ?= go
+PY       ?= /usr/bin/python3
+BIN      := bin/dnas
+PRESET   ?= small
+export PATH := /usr/local/go/bin:$(PATH)
+
+.PHONY: all deps build demo test test-go test-kernel test-notebooks bench generate clean
+
+all: build
+
+deps:
+	./tools/install-deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/dnas
+
+# The main job: the whole DiffNAS pipeline on the small preset with the committed
+# teacher, then the quickstart notebook through the dnas kernel into HTML.
+demo: deps build
+	./$(BIN) run --preset $(PRESET) --out out/demo
+	./tools/run-notebook.sh notebooks/01_diffusion_basics.ipynb out/demo small
+
+test: deps build test-go test-kernel test-notebooks
+
+test-go:
+	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+test-kernel: build
+	./tools/kernel-conformance.sh
+
+test-notebooks: build
+	./tools/run-notebooks.sh tiny
+
+# PyTorch and dnas side by side in one run, with the ratios.
+bench: deps build
+	./bench/compare.sh
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin out
