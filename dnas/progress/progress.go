@@ -1,0 +1,206 @@
+// Package progress reports the advance of long-running work (training,
+// sampling, search) to whoever is watching: a terminal bar by default, a
+// notebook widget or a REPL line when the front end installs its own
+// Reporter.
+//
+// Work calls Default().Report(ev) (or a Reporter it was given) with an Event
+// per step; the reporter decides how often to draw. A Tracker does the
+// bookkeeping (elapsed time, speed, recent losses) for a loop.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event is one report on a task: step Step of Total is done.
+type Event struct {
+	Task        string        // what is running, e.g. "teacher small"
+	Step, Total int           // steps done so far and steps planned (Total 0 = unknown)
+	Loss        float64       // the latest loss (0 when the task has none)
+	ItemsPerSec float64       // speed in items (samples, images) per second
+	Elapsed     time.Duration // wall time since the task started
+	Done        bool          // true on the last event of the task
+	Losses      []float64     // recent loss history (oldest first), for a mini chart
+}
+
+// Reporter receives events. Implementations must be safe for use from one
+// goroutine at a time and must return quickly: they are called every step.
+type Reporter interface {
+	Report(Event)
+}
+
+// ReporterFunc adapts a function to the Reporter interface.
+type ReporterFunc func(Event)
+
+// Report calls f(ev).
+func (f ReporterFunc) Report(ev Event) { f(ev) }
+
+// Discard is a Reporter that ignores every event.
+var Discard Reporter = ReporterFunc(func(Event) {})
+
+var (
+	mu  sync.Mutex
+	def Reporter
+)
+
+// SetDefault installs r as the reporter returned by Default. A nil r restores
+// the terminal bar. The REPL and the Jupyter kernel install theirs.
+func SetDefault(r Reporter) {
+	mu.Lock()
+	defer mu.Unlock()
+	def = r
+}
+
+// Default returns the reporter installed by SetDefault, or a terminal bar on
+// stderr. The bar draws only when stderr is a terminal, or when the
+// environment variable DNAS_PROGRESS=1 forces it (for logs of background
+// runs: one line per redraw instead of a carriage return).
+func Default() Reporter {
+	mu.Lock()
+	defer mu.Unlock()
+	if def == nil {
+		def = NewBar(os.Stderr)
+	}
+	return def
+}
+
+// Bar draws events as a one-line text progress bar, at most every Interval.
+// The last event of a task (Done) is always drawn.
+type Bar struct {
+	W        io.Writer
+	Interval time.Duration // minimum time between redraws (default 100ms)
+	Enabled  bool          // false => draw nothing
+	Newlines bool          // true => end each redraw with "\n" instead of redrawing with "\r"
+
+	last time.Time
+}
+
+// NewBar returns a bar writing to w. It is enabled when w is a terminal or
+// DNAS_PROGRESS=1; with DNAS_PROGRESS=1 and no terminal, each redraw is a new
+// line (suitable for log files) at most every 10 seconds.
+func NewBar(w io.Writer) *Bar {
+	b := &Bar{W: w, Interval: 100 * time.Millisecond}
+	tty := isTerminal(w)
+	force := os.Getenv("DNAS_PROGRESS") == "1"
+	b.Enabled = tty || force
+	if !tty && force {
+		b.Newlines = true
+		b.Interval = 10 * time.Second
+	}
+	return b
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	return st.Mode()&os.ModeCharDevice != 0
+}
+
+// Report draws ev if enough time has passed since the last redraw.
+func (b *Bar) Report(ev Event) {
+	if !b.Enabled {
+		return
+	}
+	now := time.Now()
+	if !ev.Done && now.Sub(b.last) < b.Interval {
+		return
+	}
+	b.last = now
+	end := "\r"
+	if b.Newlines || ev.Done {
+		end = "\n"
+	}
+	fmt.Fprint(b.W, Format(ev)+end)
+}
+
+// Format renders ev as one line: task, bar, step/total, loss, speed, elapsed
+// and remaining time.
+func Format(ev Event) string {
+	var s strings.Builder
+	s.WriteString(ev.Task)
+	const width = 24
+	if ev.Total > 0 {
+		frac := float64(ev.Step) / float64(ev.Total)
+		frac = min(max(frac, 0), 1)
+		filled := int(frac * width)
+		fmt.Fprintf(&s, " [%s%s] %d/%d", strings.Repeat("#", filled), strings.Repeat(".", width-filled), ev.Step, ev.Total)
+	} else {
+		fmt.Fprintf(&s, " %d", ev.Step)
+	}
+	if ev.Loss != 0 {
+		fmt.Fprintf(&s, " loss %.4g", ev.Loss)
+	}
+	if ev.ItemsPerSec > 0 {
+		fmt.Fprintf(&s, " %.1f it/s", ev.ItemsPerSec)
+	}
+	fmt.Fprintf(&s, " %s", ev.Elapsed.Round(time.Second))
+	if ev.Total > 0 && ev.Step > 0 && ev.Step < ev.Total {
+		left := time.Duration(float64(ev.Elapsed) * float64(ev.Total-ev.Step) / float64(ev.Step))
+		fmt.Fprintf(&s, " (%s left)", left.Round(time.Second))
+	}
+	return s.String()
+}
+
+// Tracker does the bookkeeping of one task: it timestamps steps, computes the
+// speed and keeps the last HistoryLen losses, and forwards events to a
+// Reporter.
+type Tracker struct {
+	Task       string
+	Total      int
+	Reporter   Reporter
+	HistoryLen int // losses kept for Event.Losses (default 200)
+
+	start  time.Time
+	items  float64
+	losses []float64
+}
+
+// NewTracker starts timing a task of total steps reported to r (nil r =>
+// Default()).
+func NewTracker(task string, total int, r Reporter) *Tracker {
+	if r == nil {
+		r = Default()
+	}
+	return &Tracker{Task: task, Total: total, Reporter: r, HistoryLen: 200, start: time.Now()}
+}
+
+// Step reports that step (1-based count of steps done) finished, that the
+// task has processed items more items since the last call, and its loss
+// (NaN-free; pass 0 when there is none).
+func (t *Tracker) Step(step, items int, loss float64) {
+	t.items += float64(items)
+	if loss != 0 {
+		t.losses = append(t.losses, loss)
+		if n := t.HistoryLen; n > 0 && len(t.losses) > n {
+			t.losses = t.losses[len(t.losses)-n:]
+		}
+	}
+	t.Reporter.Report(t.event(step, loss, false))
+}
+
+// Done reports the final event of the task.
+func (t *Tracker) Done(step int, loss float64) {
+	t.Reporter.Report(t.event(step, loss, true))
+}
+
+func (t *Tracker) event(step int, loss float64, done bool) Event {
+	el := time.Since(t.start)
+	ev := Event{Task: t.Task, Step: step, Total: t.Total, Loss: loss, Elapsed: el, Done: done,
+		Losses: append([]float64(nil), t.losses...)}
+	if s := el.Seconds(); s > 0 {
+		ev.ItemsPerSec = t.items / s
+	}
+	return ev
+}

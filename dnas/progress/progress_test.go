@@ -1,0 +1,67 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBarThrottlesAndAlwaysDrawsDone(t *testing.T) {
+	var buf bytes.Buffer
+	b := &Bar{W: &buf, Interval: time.Hour, Enabled: true}
+	for i := 1; i <= 100; i++ {
+		b.Report(Event{Task: "t", Step: i, Total: 100, Loss: 0.5})
+	}
+	b.Report(Event{Task: "t", Step: 100, Total: 100, Loss: 0.25, Done: true})
+	out := buf.String()
+	if n := strings.Count(out, "t ["); n != 2 {
+		t.Fatalf("want 2 draws (first step, done), got %d: %q", n, out)
+	}
+	if !strings.Contains(out, "100/100") || !strings.Contains(out, "loss 0.25") || !strings.HasSuffix(out, "\n") {
+		t.Fatalf("done line misses step, loss or newline: %q", out)
+	}
+}
+
+func TestDisabledBarDrawsNothing(t *testing.T) {
+	var buf bytes.Buffer
+	b := &Bar{W: &buf, Enabled: false}
+	b.Report(Event{Task: "t", Done: true})
+	if buf.Len() != 0 {
+		t.Fatalf("disabled bar wrote %q", buf.String())
+	}
+}
+
+func TestTrackerSpeedAndHistory(t *testing.T) {
+	var got []Event
+	tr := NewTracker("x", 10, ReporterFunc(func(e Event) { got = append(got, e) }))
+	tr.HistoryLen = 3
+	for i := 1; i <= 5; i++ {
+		tr.Step(i, 8, float64(i))
+	}
+	tr.Done(5, 5)
+	last := got[len(got)-1]
+	if !last.Done || last.Step != 5 || last.Total != 10 {
+		t.Fatalf("bad final event %+v", last)
+	}
+	if len(last.Losses) != 3 || last.Losses[0] != 3 || last.Losses[2] != 5 {
+		t.Fatalf("history should keep the last 3 losses, got %v", last.Losses)
+	}
+	if last.ItemsPerSec <= 0 {
+		t.Fatalf("speed not computed: %v", last.ItemsPerSec)
+	}
+}
+
+func TestSetDefault(t *testing.T) {
+	defer SetDefault(nil)
+	n := 0
+	SetDefault(ReporterFunc(func(Event) { n++ }))
+	Default().Report(Event{})
+	if n != 1 {
+		t.Fatal("installed reporter not used")
+	}
+	SetDefault(nil)
+	if _, ok := Default().(*Bar); !ok {
+		t.Fatal("SetDefault(nil) should restore the terminal bar")
+	}
+}
