@@ -1,0 +1,359 @@
+package dnas
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Candidate is one architecture of one block in stage 2: the kernel size of
+// every searchable conv of the block (in the order the UNet lists them), and
+// what the search measured for it with the supernet's shared weights.
+type Candidate struct {
+	Kernels []int   `json:"kernels"` // kernel size per searchable conv of the block
+	Loss    float64 `json:"loss"`    // MSE to the teacher's block output on the evaluation set
+	MACs    int64   `json:"macs"`    // multiply-accumulates of the block, one sample
+	Params  int64   `json:"params"`  // parameters of the block on this path
+}
+
+// BlockSearch is the candidate table of one block: every candidate the
+// search evaluated, which one is the baseline (the teacher's architecture,
+// all kernels 3, inside the supernet) and which one was chosen.
+type BlockSearch struct {
+	Block      string      `json:"block"` // block name, e.g. "enc1", "mid", "dec0"
+	Index      int         `json:"index"` // position in UNet.Blocks()
+	Candidates []Candidate `json:"candidates"`
+	Baseline   int         `json:"baseline"` // index into Candidates of the teacher architecture
+	Choice     int         `json:"choice"`   // index into Candidates of the chosen architecture
+	// NoneQualified is set when no candidate had loss <= baseline x
+	// loss_scale (possible with loss_scale < 1); the block then keeps the
+	// baseline architecture.
+	NoneQualified bool `json:"none_qualified,omitempty"`
+}
+
+// Chosen is the chosen candidate of the block.
+func (b *BlockSearch) Chosen() Candidate { return b.Candidates[b.Choice] }
+
+// BaselineCandidate is the teacher-architecture candidate of the block.
+func (b *BlockSearch) BaselineCandidate() Candidate { return b.Candidates[b.Baseline] }
+
+// SearchResult is the outcome of stage 2: for every searchable block, its
+// full candidate table and the chosen architecture. Block-wise local search
+// (the DiffNAS rule), the global evolutionary search and the random search
+// all return this type, so they can be compared side by side, saved and
+// reloaded (Save / LoadSearchResult), and turned into a standalone UNet
+// (BuildSubnet).
+type SearchResult struct {
+	// Method is "blockwise", "global" or "random".
+	Method string `json:"method"`
+	// Teacher identifies the teacher the supernet distilled (a hash of its
+	// config, see TeacherID); a result is refused for any other teacher.
+	Teacher string `json:"teacher"`
+	// LossScale is the block-wise rule's tolerance: loss <= baseline x LossScale.
+	LossScale float64 `json:"loss_scale"`
+	// Seed drew the evaluation set (and the random choices of the global and
+	// random searches).
+	Seed uint64 `json:"seed"`
+	// EvalBatch is the number of (x0, t, noise) samples in the evaluation set.
+	EvalBatch int           `json:"eval_batch"`
+	Blocks    []BlockSearch `json:"blocks"`
+	// FixedMACs / FixedParams count what lies outside the searchable blocks
+	// (time embedding, stem, head): the same for every candidate.
+	FixedMACs   int64 `json:"fixed_macs"`
+	FixedParams int64 `json:"fixed_params"`
+	// Notes says how the choice was made (e.g. the global search's budget).
+	Notes string `json:"notes,omitempty"`
+}
+
+// Kernels lists the chosen kernel size of every searchable conv of the
+// model, block after block: the Kernels field of the subnet's unet.Config.
+func (r *SearchResult) Kernels() []int {
+	var k []int
+	for i := range r.Blocks {
+		k = append(k, r.Blocks[i].Chosen().Kernels...)
+	}
+	return k
+}
+
+// MACs is the whole model's multiply-accumulates (one sample, one timestep)
+// with the chosen architecture.
+func (r *SearchResult) MACs() int64 {
+	n := r.FixedMACs
+	for i := range r.Blocks {
+		n += r.Blocks[i].Chosen().MACs
+	}
+	return n
+}
+
+// Params is the whole model's parameter count with the chosen architecture.
+func (r *SearchResult) Params() int64 {
+	n := r.FixedParams
+	for i := range r.Blocks {
+		n += r.Blocks[i].Chosen().Params
+	}
+	return n
+}
+
+// SearchableMACs is the MACs of the searchable blocks alone.
+func (r *SearchResult) SearchableMACs() int64 { return r.MACs() - r.FixedMACs }
+
+// TeacherMACs is the whole model's MACs with the teacher's architecture
+// (every block at its baseline).
+func (r *SearchResult) TeacherMACs() int64 {
+	n := r.FixedMACs
+	for i := range r.Blocks {
+		n += r.Blocks[i].BaselineCandidate().MACs
+	}
+	return n
+}
+
+// TeacherParams is the parameter count of the teacher's architecture.
+func (r *SearchResult) TeacherParams() int64 {
+	n := r.FixedParams
+	for i := range r.Blocks {
+		n += r.Blocks[i].BaselineCandidate().Params
+	}
+	return n
+}
+
+// MACReduction is 1 - MACs/TeacherMACs: 0.3 means 30% fewer MACs.
+func (r *SearchResult) MACReduction() float64 {
+	return 1 - float64(r.MACs())/float64(r.TeacherMACs())
+}
+
+// TotalLoss is the sum over blocks of the chosen candidates' losses (the
+// quantity the global search constrains).
+func (r *SearchResult) TotalLoss() float64 {
+	var s float64
+	for i := range r.Blocks {
+		s += r.Blocks[i].Chosen().Loss
+	}
+	return s
+}
+
+// BaselineLoss is the sum over blocks of the baselines' losses.
+func (r *SearchResult) BaselineLoss() float64 {
+	var s float64
+	for i := range r.Blocks {
+		s += r.Blocks[i].BaselineCandidate().Loss
+	}
+	return s
+}
+
+// Block returns the table of the named block, or an error listing the
+// block names there are.
+func (r *SearchResult) Block(name string) (*BlockSearch, error) {
+	var names []string
+	for i := range r.Blocks {
+		if r.Blocks[i].Block == name {
+			return &r.Blocks[i], nil
+		}
+		names = append(names, r.Blocks[i].Block)
+	}
+	return nil, fmt.Errorf("unknown block %q: this search has blocks %s", name, strings.Join(names, ", "))
+}
+
+// CheckTeacher refuses a result that was searched for another teacher: id is
+// the TeacherID of the teacher at hand.
+func (r *SearchResult) CheckTeacher(id string) error {
+	if r.Teacher != id {
+		return fmt.Errorf("search result belongs to teacher %s, not to this teacher %s: search again with this teacher's supernet", r.Teacher, id)
+	}
+	return nil
+}
+
+// Validate checks the internal consistency of a result (indexes in range,
+// every block has candidates, one baseline per block).
+func (r *SearchResult) Validate() error {
+	if len(r.Blocks) == 0 {
+		return errors.New("search result has no blocks: run the search (stage 2) first")
+	}
+	for i := range r.Blocks {
+		b := &r.Blocks[i]
+		n := len(b.Candidates)
+		if n == 0 {
+			return fmt.Errorf("search result: block %s has no candidates", b.Block)
+		}
+		if b.Baseline < 0 || b.Baseline >= n || b.Choice < 0 || b.Choice >= n {
+			return fmt.Errorf("search result: block %s has baseline %d / choice %d outside its %d candidates", b.Block, b.Baseline, b.Choice, n)
+		}
+		k := len(b.Candidates[0].Kernels)
+		for _, c := range b.Candidates {
+			if len(c.Kernels) != k {
+				return fmt.Errorf("search result: block %s mixes candidates with %d and %d convs", b.Block, k, len(c.Kernels))
+			}
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy (the candidate tables are shared read-only data,
+// copied too so the clone can be edited freely).
+func (r *SearchResult) Clone() *SearchResult {
+	c := *r
+	c.Blocks = make([]BlockSearch, len(r.Blocks))
+	for i, b := range r.Blocks {
+		nb := b
+		nb.Candidates = make([]Candidate, len(b.Candidates))
+		for j, cd := range b.Candidates {
+			cd.Kernels = append([]int(nil), cd.Kernels...)
+			nb.Candidates[j] = cd
+		}
+		c.Blocks[i] = nb
+	}
+	return &c
+}
+
+// ChooseCandidate is the DiffNAS selection rule for one block: among the
+// candidates whose loss is <= baselineLoss x lossScale, the one with the
+// fewest MACs; a tie on MACs goes to the lower loss (then to the earlier
+// candidate). ok is false when no candidate qualifies (possible only with
+// lossScale < 1), and the index is then -1. lossScale must be > 0.
+func ChooseCandidate(cands []Candidate, baselineLoss, lossScale float64) (index int, ok bool, err error) {
+	if !(lossScale > 0) || math.IsInf(lossScale, 0) {
+		return -1, false, fmt.Errorf("loss_scale %g must be a finite number > 0 (1.0 keeps candidates no worse than the teacher architecture)", lossScale)
+	}
+	if len(cands) == 0 {
+		return -1, false, errors.New("no candidates to choose from: the block's table is empty")
+	}
+	limit := baselineLoss * lossScale
+	best := -1
+	for i, c := range cands {
+		if math.IsNaN(c.Loss) || c.Loss > limit {
+			continue
+		}
+		if best < 0 || c.MACs < cands[best].MACs || (c.MACs == cands[best].MACs && c.Loss < cands[best].Loss) {
+			best = i
+		}
+	}
+	return best, best >= 0, nil
+}
+
+// SelectBlockwise applies the DiffNAS block-wise local search rule to every
+// block of a candidate table, independently, and returns a new result with
+// Method "blockwise". A block where nothing qualifies keeps its baseline
+// (NoneQualified is set). r itself is not changed, so the same table can be
+// re-selected with several loss scales.
+func SelectBlockwise(r *SearchResult, lossScale float64) (*SearchResult, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	out := r.Clone()
+	out.Method, out.LossScale = "blockwise", lossScale
+	out.Notes = fmt.Sprintf("per block: fewest MACs with loss <= baseline x %g (MAC tie: lower loss)", lossScale)
+	for i := range out.Blocks {
+		b := &out.Blocks[i]
+		idx, ok, err := ChooseCandidate(b.Candidates, b.BaselineCandidate().Loss, lossScale)
+		if err != nil {
+			return nil, fmt.Errorf("block %s: %w", b.Block, err)
+		}
+		b.NoneQualified = !ok
+		if ok {
+			b.Choice = idx
+		} else {
+			b.Choice = b.Baseline
+		}
+	}
+	return out, nil
+}
+
+// Save writes the result as indented JSON (directories are created).
+func (r *SearchResult) Save(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("save search result: %w", err)
+	}
+	b, err := json.MarshalIndent(r, "", " ")
+	if err != nil {
+		return fmt.Errorf("save search result: %w", err)
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// LoadSearchResult reads a result written by Save and checks its
+// consistency. Check it against the teacher at hand with CheckTeacher (the
+// functions that use a result do so themselves).
+func LoadSearchResult(path string) (*SearchResult, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load search result: %w", err)
+	}
+	var r SearchResult
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("load search result %s: not a search result JSON: %w", path, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("load search result %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// ParetoFront returns the indexes of the block's candidates that no other
+// candidate beats on both MACs and loss, sorted by MACs: the trade-off curve
+// drawn in the per-block chart.
+func (b *BlockSearch) ParetoFront() []int {
+	idx := make([]int, len(b.Candidates))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, c int) bool {
+		ca, cc := b.Candidates[idx[a]], b.Candidates[idx[c]]
+		if ca.MACs != cc.MACs {
+			return ca.MACs < cc.MACs
+		}
+		return ca.Loss < cc.Loss
+	})
+	var front []int
+	best := math.Inf(1)
+	for _, i := range idx {
+		if b.Candidates[i].Loss < best {
+			front = append(front, i)
+			best = b.Candidates[i].Loss
+		}
+	}
+	return front
+}
+
+// Table renders the chosen architecture block by block as a Markdown table
+// (kernels, loss vs baseline, MACs vs baseline).
+func (r *SearchResult) Table() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "| block | kernels (chosen) | loss | baseline loss | MACs | baseline MACs | candidates |\n")
+	fmt.Fprintf(&sb, "|---|---|---|---|---|---|---|\n")
+	for i := range r.Blocks {
+		b := &r.Blocks[i]
+		c, base := b.Chosen(), b.BaselineCandidate()
+		fmt.Fprintf(&sb, "| %s | %v | %.5f | %.5f | %s | %s | %d |\n", b.Block, c.Kernels, c.Loss, base.Loss,
+			FormatCount(c.MACs), FormatCount(base.MACs), len(b.Candidates))
+	}
+	fmt.Fprintf(&sb, "| **total** (%s) | | %.5f | %.5f | %s | %s | |\n", r.Method, r.TotalLoss(), r.BaselineLoss(),
+		FormatCount(r.MACs()), FormatCount(r.TeacherMACs()))
+	return sb.String()
+}
+
+// String summarises the result in one line.
+func (r *SearchResult) String() string {
+	if len(r.Blocks) == 0 {
+		return "SearchResult{empty}"
+	}
+	return fmt.Sprintf("SearchResult{%s: %s MACs (teacher %s, -%.1f%%), %s params, kernels %v}",
+		r.Method, FormatCount(r.MACs()), FormatCount(r.TeacherMACs()), 100*r.MACReduction(), FormatCount(r.Params()), r.Kernels())
+}
+
+// FormatCount prints a count with a k/M/G suffix (1234567 -> "1.23M").
+func FormatCount(n int64) string {
+	f := float64(n)
+	switch {
+	case math.Abs(f) >= 1e9:
+		return fmt.Sprintf("%.2fG", f/1e9)
+	case math.Abs(f) >= 1e6:
+		return fmt.Sprintf("%.2fM", f/1e6)
+	case math.Abs(f) >= 1e3:
+		return fmt.Sprintf("%.1fk", f/1e3)
+	}
+	return fmt.Sprintf("%d", n)
+}
