@@ -12,34 +12,86 @@ var Workers = runtime.NumCPU()
 // minChunk is the smallest piece of elementwise work worth a goroutine.
 const minChunk = 1 << 14
 
+// The pool behind ParallelFor: long-lived goroutines that take ranges from a
+// channel. A call hands out plain structs (no closures, no new goroutines), so
+// ParallelFor does not allocate when fn is a function value built once (e.g.
+// a method value stored in a layer); a fresh closure literal allocates only
+// itself.
+type rangeJob struct {
+	fn     func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+var (
+	poolMu     sync.Mutex
+	poolSize   int // goroutines started so far
+	poolJobs   = make(chan rangeJob, 256)
+	waitGroups = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
+)
+
+// ensureWorkers starts pool goroutines until there are w-1 of them (the
+// caller of ParallelFor is the w-th worker).
+func ensureWorkers(w int) {
+	poolMu.Lock()
+	for ; poolSize < w-1; poolSize++ {
+		go func() {
+			for j := range poolJobs {
+				j.fn(j.lo, j.hi)
+				j.wg.Done()
+			}
+		}()
+	}
+	poolMu.Unlock()
+}
+
 // ParallelFor calls fn(lo, hi) over [0, n) split into at most Workers
 // contiguous ranges. Work smaller than a few thousand elements (grain counts
 // the cost of one index in elements) runs on the calling goroutine.
+//
+// The ranges run on a pool of persistent goroutines; the caller runs the
+// first range itself and, while it waits for the others, runs queued ranges
+// of any caller, so calls may nest (fn may call ParallelFor) without
+// deadlocking and may come from several goroutines at once.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
 	w := Workers
-	if max := n * grain / minChunk; max < w {
-		w = max
+	if limit := n * grain / minChunk; limit < w {
+		w = limit
 	}
 	if w <= 1 || n <= 1 {
-		fn(0, n)
+		if n > 0 {
+			fn(0, n)
+		}
 		return
 	}
 	if w > n {
 		w = n
 	}
-	var wg sync.WaitGroup
+	if poolSize < w-1 {
+		ensureWorkers(w)
+	}
+	wg := waitGroups.Get().(*sync.WaitGroup)
 	step := (n + w - 1) / w
 	for lo := step; lo < n; lo += step {
-		hi := min(lo+step, n)
 		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, hi)
+		poolJobs <- rangeJob{fn: fn, lo: lo, hi: min(lo+step, n), wg: wg}
 	}
 	fn(0, min(step, n))
+	// Help with queued work until none is left, then wait for the ranges
+	// that other workers are running.
+	for {
+		select {
+		case j := <-poolJobs:
+			j.fn(j.lo, j.hi)
+			j.wg.Done()
+			continue
+		default:
+		}
+		break
+	}
 	wg.Wait()
+	waitGroups.Put(wg)
 }
