@@ -19,6 +19,12 @@
 //	                     Fortran sgemm_, e.g. another OpenBLAS build); if it
 //	                     cannot be opened, as for "openblas".
 //
+// Threads. The engine runs independent products in parallel goroutines (a
+// convolution splits its batch over tensor.Workers goroutines), which uses
+// the cores better than OpenBLAS's own threads on the engine's medium-sized
+// products. So when OpenBLAS is loaded its thread count is set to 1, unless
+// the user set OPENBLAS_NUM_THREADS; SetThreads changes it at run time.
+//
 // A library cannot refuse to initialise, so an explicit request that fails
 // falls back to gonum with a warning rather than killing the process (the
 // REPL and the Jupyter kernel import this package). Programs that must not
@@ -66,7 +72,7 @@ func Use(spec string) error {
 	switch s := strings.TrimSpace(spec); strings.ToLower(s) {
 	case "", "auto":
 		if ob, err := openOpenBLAS(nil); err == nil {
-			cur = ob
+			useOpenBLAS(ob)
 		} else {
 			cur = gonumBackend{}
 		}
@@ -80,7 +86,7 @@ func Use(spec string) error {
 			cur = gonumBackend{}
 			return err
 		}
-		cur = ob
+		useOpenBLAS(ob)
 		return nil
 	default:
 		ob, err := openOpenBLAS([]string{s})
@@ -88,9 +94,18 @@ func Use(spec string) error {
 			cur = gonumBackend{}
 			return err
 		}
-		cur = ob
+		useOpenBLAS(ob)
 		return nil
 	}
+}
+
+// useOpenBLAS makes ob current, single-threaded unless OPENBLAS_NUM_THREADS
+// says otherwise (see the package doc).
+func useOpenBLAS(ob backend) {
+	if os.Getenv("OPENBLAS_NUM_THREADS") == "" {
+		ob.setThreads(1)
+	}
+	cur = ob
 }
 
 // Err reports why the backend requested through DNAS_BLAS could not be
