@@ -42,7 +42,7 @@ func (l *Add) Forward(a, b *tensor.Tensor) *tensor.Tensor {
 	l.a, l.b = a, b
 	l.y = tensor.Ensure(l.y, a.Shape...)
 	l.shape = l.y.Shape
-	parallelRange(len(a.Data), 2, l.fwd)
+	tensor.ParallelFor(len(a.Data), 2, l.fwd)
 	l.a, l.b = nil, nil
 	return l.y
 }
@@ -95,7 +95,7 @@ func (l *BroadcastAdd) Forward(x, v *tensor.Tensor) *tensor.Tensor {
 	l.x, l.v = x, v
 	l.s = len(x.Data) / max(len(v.Data), 1)
 	l.y = tensor.Ensure(l.y, x.Shape...)
-	parallelRange(len(v.Data), l.s, l.fwd)
+	tensor.ParallelFor(len(v.Data), l.s, l.fwd)
 	l.x, l.v = nil, nil
 	return l.y
 }
@@ -123,7 +123,7 @@ func (l *BroadcastAdd) Backward(dy *tensor.Tensor) (dx, dv *tensor.Tensor) {
 	}
 	l.dy = dy
 	l.dv = tensor.Ensure(l.dv, dy.Shape[0], dy.Shape[1])
-	parallelRange(len(l.dv.Data), l.s, l.bwd)
+	tensor.ParallelFor(len(l.dv.Data), l.s, l.bwd)
 	l.dy = nil
 	return dy, l.dv
 }
@@ -142,7 +142,7 @@ func AddInto(name string, dst, src *tensor.Tensor) {
 		shapePanic(name, "AddInto", src.Shape, "the shape of the destination %v", dst.Shape)
 	}
 	d, s := dst.Data, src.Data[:len(dst.Data)]
-	if len(d) < minParallelWork {
+	if len(d) < addSerialBelow {
 		for i := range d {
 			d[i] += s[i]
 		}
@@ -150,10 +150,13 @@ func AddInto(name string, dst, src *tensor.Tensor) {
 	}
 	j := addJobs.Get().(*addJob)
 	j.d, j.s = d, s
-	parallelRange(len(d), 2, j.run)
+	tensor.ParallelFor(len(d), 2, j.run)
 	j.d, j.s = nil, nil
 	addJobs.Put(j)
 }
+
+// addSerialBelow is the size under which AddInto does not split its work.
+const addSerialBelow = 1 << 14
 
 // addJob carries AddInto's operands to the workers; pooled, with its range
 // function bound once, so AddInto does not allocate.

@@ -28,7 +28,7 @@ func TestBroadcastAddGrad(t *testing.T) {
 
 func TestAddIntoAndErrors(t *testing.T) {
 	rng := testRNG()
-	for _, n := range []int{7, 3 * minParallelWork} {
+	for _, n := range []int{7, 3 * addSerialBelow} {
 		d, s := randTensor(rng, n), randTensor(rng, n)
 		want := make([]float32, n)
 		for i := range want {

@@ -120,7 +120,7 @@ func (a *Attention) Forward(x *tensor.Tensor) *tensor.Tensor {
 	a.y = tensor.Ensure(a.y, x.Shape...)
 
 	a.Norm.Forward(x)
-	parallelRange(b, c*l, a.toTokens)
+	tensor.ParallelFor(b, c*l, a.toTokens)
 	for r := range bl {
 		copy(a.qkv[r*3*c:(r+1)*3*c], a.QKVB.Data)
 	}
@@ -129,13 +129,13 @@ func (a *Attention) Forward(x *tensor.Tensor) *tensor.Tensor {
 		q := a.qkv[s*l*3*c:]
 		blas.Sgemm(false, true, l, l, c, a.scale, q, 3*c, q[c:], 3*c, 0, a.att[s*l*l:], l)
 	}
-	parallelRange(bl, 8*l, a.softmax)
+	tensor.ParallelFor(bl, 8*l, a.softmax)
 	for s := range b {
 		v := a.qkv[s*l*3*c+2*c:]
 		blas.Sgemm(false, false, l, c, l, 1, a.att[s*l*l:], l, v, 3*c, 0, a.ot[s*l*c:], c)
 	}
 	blas.Sgemm(false, true, bl, c, c, 1, a.ot, c, a.ProjW.Data, c, 0, a.yt, c)
-	parallelRange(b, 2*c*l, a.fromTokens)
+	tensor.ParallelFor(b, 2*c*l, a.fromTokens)
 	return a.y
 }
 
@@ -203,7 +203,7 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
 
 	dyt := a.yt // the forward's projection output is no longer needed
-	parallelRange(b, c*l, a.dyTokens)
+	tensor.ParallelFor(b, c*l, a.dyTokens)
 	blas.Sgemm(false, false, 1, c, bl, 1, a.ones, bl, dyt, c, 1, a.ProjB.Grad, c)
 	blas.Sgemm(true, false, c, c, bl, 1, dyt, c, a.ot, c, 1, a.ProjW.Grad, c)
 	blas.Sgemm(false, false, bl, c, c, 1, dyt, c, a.ProjW.Data, c, 0, a.dot, c)
@@ -213,7 +213,7 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		blas.Sgemm(false, true, l, l, c, 1, do, c, v, 3*c, 0, a.datt[s*l*l:], l)
 		blas.Sgemm(true, false, l, c, l, 1, at, l, do, c, 0, dv, 3*c)
 	}
-	parallelRange(bl, 4*l, a.softmaxBack)
+	tensor.ParallelFor(bl, 4*l, a.softmaxBack)
 	for s := range b {
 		q, dq := a.qkv[s*l*3*c:], a.dqkv[s*l*3*c:]
 		ds := a.datt[s*l*l:]
@@ -223,9 +223,9 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	blas.Sgemm(false, false, 1, 3*c, bl, 1, a.ones, bl, a.dqkv, 3*c, 1, a.QKVB.Grad, 3*c)
 	blas.Sgemm(true, false, 3*c, c, bl, 1, a.dqkv, 3*c, a.ht, c, 1, a.QKVW.Grad, c)
 	blas.Sgemm(false, false, bl, c, 3*c, 1, a.dqkv, 3*c, a.QKVW.Data, c, 0, a.dht, c)
-	parallelRange(b, c*l, a.dhFromTokens)
+	tensor.ParallelFor(b, c*l, a.dhFromTokens)
 	a.dxn = a.Norm.Backward(a.dhn)
-	parallelRange(len(a.dx.Data), 2, a.addResidual)
+	tensor.ParallelFor(len(a.dx.Data), 2, a.addResidual)
 	a.dy = nil
 	return a.dx
 }

@@ -69,7 +69,7 @@ func (d *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	d.keep = uint32(min(float64(d.P)*(1<<32), (1<<32)-1))
 	d.y = tensor.Ensure(d.y, x.Shape...)
 	d.mask = resize(d.mask, len(x.Data))
-	parallelRange(len(x.Data), 8, d.fwd)
+	tensor.ParallelFor(len(x.Data), 8, d.fwd)
 	return d.y
 }
 
@@ -104,7 +104,7 @@ func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	d.dy = dy
 	d.dx = tensor.Ensure(d.dx, dy.Shape...)
-	parallelRange(len(dy.Data), 2, d.bwd)
+	tensor.ParallelFor(len(dy.Data), 2, d.bwd)
 	d.dy = nil
 	return d.dx
 }

@@ -71,7 +71,7 @@ func (g *GroupNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 	g.y = tensor.Ensure(g.y, x.Shape...)
 	g.mean = resize(g.mean, n*g.Groups)
 	g.rstd = resize(g.rstd, n*g.Groups)
-	parallelRange(n*g.Groups, g.C/g.Groups*g.s*3, g.fwd)
+	tensor.ParallelFor(n*g.Groups, g.C/g.Groups*g.s*3, g.fwd)
 	return g.y
 }
 
@@ -124,7 +124,7 @@ func (g *GroupNorm) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	g.dx = tensor.Ensure(g.dx, dy.Shape...)
 	g.dg = resize(g.dg, n*g.C)
 	g.db = resize(g.db, n*g.C)
-	parallelRange(n*g.Groups, g.C/g.Groups*g.s*4, g.bwd)
+	tensor.ParallelFor(n*g.Groups, g.C/g.Groups*g.s*4, g.bwd)
 	for i := range n {
 		dg, db := g.dg[i*g.C:(i+1)*g.C], g.db[i*g.C:(i+1)*g.C]
 		for c := range g.C {

@@ -34,7 +34,7 @@ func (a *SiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	a.x = x
 	a.y = tensor.Ensure(a.y, x.Shape...)
 	a.sig = resize(a.sig, len(x.Data))
-	parallelRange(len(x.Data), 24, a.fwd)
+	tensor.ParallelFor(len(x.Data), 24, a.fwd)
 	return a.y
 }
 
@@ -58,7 +58,7 @@ func (a *SiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	a.dy = dy
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
-	parallelRange(len(dy.Data), 4, a.bwd)
+	tensor.ParallelFor(len(dy.Data), 4, a.bwd)
 	a.dy = nil
 	return a.dx
 }

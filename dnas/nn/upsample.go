@@ -36,7 +36,7 @@ func (u *Upsample2x) Forward(x *tensor.Tensor) *tensor.Tensor {
 	n, c, h, w := x.NCHW()
 	u.x, u.h, u.w = x, h, w
 	u.y = tensor.Ensure(u.y, n, c, 2*h, 2*w)
-	parallelRange(n*c, 4*h*w, u.fwd)
+	tensor.ParallelFor(n*c, 4*h*w, u.fwd)
 	return u.y
 }
 
@@ -67,7 +67,7 @@ func (u *Upsample2x) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	u.dy = dy
 	u.dx = tensor.Ensure(u.dx, u.x.Shape...)
-	parallelRange(u.x.Shape[0]*u.x.Shape[1], 4*u.h*u.w, u.bwd)
+	tensor.ParallelFor(u.x.Shape[0]*u.x.Shape[1], 4*u.h*u.w, u.bwd)
 	u.dy = nil
 	return u.dx
 }
