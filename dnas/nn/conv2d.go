@@ -1,0 +1,548 @@
+package nn
+
+// Conv2d is a 2-D convolution (cross-correlation, like PyTorch) with bias.
+//
+//	x [N, Cin, H, W] -> y [N, Cout, OH, OW],  OH = (H + 2·Pad - K)/Stride + 1 (OW alike)
+//	W [Cout, Cin, K, K], b [Cout]
+//	y[n,o,i,j] = b[o] + Σ_{c,u,v} W[o,c,u,v] · x[n, c, i·Stride - Pad + u, j·Stride - Pad + v]
+//	             (x is 0 outside the image: zero padding)
+//	MACs per sample: Cout · OH·OW · Cin·K·K (the bias is not counted, as in torch_unet.py)
+//
+// It is computed as matrix products (im2col). For one sample, the column
+// matrix col [Cin·K·K, OH·OW] holds in column p the input patch that output
+// pixel p sees, so
+//
+//	forward:  y_n = W·col_n + b            (W viewed as [Cout, Cin·K·K])
+//	backward: dW += dy_n·col_nᵀ,  db += Σ_p dy_n[:, p],
+//	          dcol = Wᵀ·dy_n,  dx_n = col2im(dcol)  (each patch entry added back
+//	          to the input pixel it was copied from)
+//
+// A 1x1 convolution with stride 1 and no padding needs no im2col: col_n is x_n.
+//
+// Parallelism and memory. The batch is cut into chunks of a few samples
+// (enough to give each product at least convChunkCols columns: one sample at
+// 28x28, several at 7x7, where a single sample's product would be too thin
+// for BLAS to run fast); the samples of one chunk are laid side by side in
+// one column matrix [Cin·K·K, S·OH·OW], so one blas.Sgemm serves S samples.
+// tensor.Workers goroutines take chunks from a shared counter (so a core
+// slowed by other work takes fewer), each with its own scratch buffers, and
+// BLAS runs single-threaded inside each (see package blas). Scratch buffers
+// (column matrix, staging output) are borrowed from a package-wide free list
+// for the duration of one Forward or Backward, so their memory is that of the
+// largest layer times the number of workers, not of every layer, and a
+// training step in steady state allocates nothing. Backward recomputes the
+// column matrix instead of keeping it from Forward (it would be Cin·K·K times
+// the size of the input).
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"dnas/dnas/blas"
+	"dnas/dnas/tensor"
+)
+
+// convChunkCols is the number of output columns (samples x output pixels) a
+// chunk aims for: below a few hundred columns OpenBLAS's kernels lose speed.
+var convChunkCols = 512
+
+// Conv2d holds the weights of a convolution and what its backward needs.
+type Conv2d struct {
+	Name                 string
+	Cin, Cout, K         int
+	Stride, Pad          int
+	W                    *Param // [Cout, Cin, K, K]
+	B                    *Param // [Cout]
+	x, dy                *tensor.Tensor
+	y, dx                *tensor.Tensor
+	n, h, w, oh, ow      int // geometry of the last Forward
+	spc, chunks          int // samples per chunk, number of chunks
+	next                 atomic.Int64
+	slots                []*convScratch
+	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
+	fwdWorker, bwdWorker func(lo, hi int)
+}
+
+// NewConv2d returns a k x k convolution from cin to cout channels with the
+// given stride and zero padding, initialised like PyTorch's nn.Conv2d
+// (weights and bias uniform in ±1/sqrt(cin·k·k)). Parameters are named
+// name+".w" and name+".b". It fails for an even or non-positive kernel (the
+// search space uses odd kernels so that padding k/2 keeps the image size),
+// non-positive channel counts or stride, or negative padding.
+func NewConv2d(name string, cin, cout, k, stride, pad int, rng *rand.Rand) (*Conv2d, error) {
+	switch {
+	case k <= 0 || k%2 == 0:
+		return nil, fmt.Errorf("nn.NewConv2d %s: kernel size %d: want an odd positive size (1, 3, 5, ...)", name, k)
+	case cin <= 0 || cout <= 0:
+		return nil, fmt.Errorf("nn.NewConv2d %s: %d input and %d output channels: both must be positive", name, cin, cout)
+	case stride <= 0:
+		return nil, fmt.Errorf("nn.NewConv2d %s: stride %d: want 1 or more", name, stride)
+	case pad < 0:
+		return nil, fmt.Errorf("nn.NewConv2d %s: padding %d: want 0 or more", name, pad)
+	}
+	c := &Conv2d{Name: name, Cin: cin, Cout: cout, K: k, Stride: stride, Pad: pad,
+		W: NewParam(name+".w", cout, cin, k, k), B: NewParam(name+".b", cout)}
+	fanIn := cin * k * k
+	uniformFanIn(c.W.Data, fanIn, rng)
+	uniformFanIn(c.B.Data, fanIn, rng)
+	c.fwdWorker, c.bwdWorker = c.forwardWorker, c.backwardWorker
+	return c, nil
+}
+
+// Params returns W and B.
+func (c *Conv2d) Params() []*Param { return []*Param{c.W, c.B} }
+
+// OutShape returns the output shape for an input shape [N, Cin, H, W]; it
+// panics with a *ShapeError when the input does not fit.
+func (c *Conv2d) OutShape(in []int) []int {
+	oh, ow := c.outSize(in, "Conv2d.OutShape")
+	return []int{in[0], c.Cout, oh, ow}
+}
+
+func (c *Conv2d) outSize(in []int, op string) (oh, ow int) {
+	if len(in) != 4 || in[1] != c.Cin || in[2]+2*c.Pad < c.K || in[3]+2*c.Pad < c.K {
+		panic(&ShapeError{Layer: c.Name, Op: op, Got: append([]int(nil), in...),
+			Want: fmt.Sprintf("[N, %d, H, W] with H, W >= %d (a %dx%d kernel, padding %d)", c.Cin, max(1, c.K-2*c.Pad), c.K, c.K, c.Pad)})
+	}
+	return (in[2]+2*c.Pad-c.K)/c.Stride + 1, (in[3]+2*c.Pad-c.K)/c.Stride + 1
+}
+
+// MACs is Cout·OH·OW·Cin·K·K for one sample of input shape in ([N, Cin, H, W]
+// or [Cin, H, W]).
+func (c *Conv2d) MACs(in []int) int64 {
+	if len(in) == 3 {
+		in = []int{1, in[0], in[1], in[2]}
+	}
+	oh, ow := c.outSize(in, "Conv2d.MACs")
+	return int64(c.Cout) * int64(oh*ow) * int64(c.Cin*c.K*c.K)
+}
+
+// direct reports whether col_n is x_n itself (1x1, stride 1, no padding).
+func (c *Conv2d) direct() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
+
+// plan fixes the chunking of a batch of n samples and borrows one scratch per
+// worker.
+func (c *Conv2d) plan(n int) {
+	ohw := c.oh * c.ow
+	c.spc = max(1, min(n, (convChunkCols+ohw-1)/ohw))
+	c.chunks = (n + c.spc - 1) / c.spc
+	workers := max(1, min(tensor.Workers, c.chunks))
+	c.slots = c.slots[:0]
+	for range workers {
+		c.slots = append(c.slots, getScratch())
+	}
+	c.next.Store(0)
+}
+
+// run executes worker over the borrowed scratches and returns them.
+func (c *Conv2d) run(worker func(lo, hi int)) {
+	// A grain of 1<<20 per slot makes ParallelFor give every slot its own range.
+	tensor.ParallelFor(len(c.slots), 1<<20, worker)
+	for i, s := range c.slots {
+		putScratch(s)
+		c.slots[i] = nil
+	}
+	c.slots = c.slots[:0]
+}
+
+// Forward returns the convolution of x [N, Cin, H, W] in a buffer owned by c.
+// It keeps a reference to x for Backward; do not modify x in between.
+func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	c.oh, c.ow = c.outSize(x.Shape, "Conv2d.Forward")
+	c.n, c.h, c.w = x.Shape[0], x.Shape[2], x.Shape[3]
+	c.x = x
+	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
+	if c.n == 0 {
+		return c.y
+	}
+	c.plan(c.n)
+	c.run(c.fwdWorker)
+	return c.y
+}
+
+// forwardWorker runs chunks on the scratches slots[lo:hi] until none is left.
+func (c *Conv2d) forwardWorker(lo, hi int) {
+	for _, sc := range c.slots[lo:hi] {
+		for {
+			ci := int(c.next.Add(1)) - 1
+			if ci >= c.chunks {
+				break
+			}
+			c.forwardChunk(ci, sc)
+		}
+	}
+}
+
+// forwardChunk computes the outputs of the samples of chunk ci.
+func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
+	n0 := ci * c.spc
+	ns := min(c.spc, c.n-n0)
+	ohw, kdim := c.oh*c.ow, c.Cin*c.K*c.K
+	cols := ns * ohw
+	if ns == 1 {
+		// Write straight into y_n: prefill the bias, then y_n += W·col_n.
+		yn := c.y.Sample(n0)
+		for o := range c.Cout {
+			convFill(yn[o*ohw:(o+1)*ohw], c.B.Data[o])
+		}
+		col := c.x.Sample(n0)
+		if !c.direct() {
+			col = sc.col(kdim * cols)
+			c.im2col(c.x.Sample(n0), col, cols, 0)
+		}
+		blas.Sgemm(false, false, c.Cout, ohw, kdim, 1, c.W.Data, kdim, col, ohw, 1, yn, ohw)
+		return
+	}
+	col := sc.col(kdim * cols)
+	for s := range ns {
+		c.im2col(c.x.Sample(n0+s), col, cols, s*ohw)
+	}
+	out := sc.stage(c.Cout * cols)
+	blas.Sgemm(false, false, c.Cout, cols, kdim, 1, c.W.Data, kdim, col, cols, 0, out, cols)
+	for s := range ns {
+		yn := c.y.Sample(n0 + s)
+		for o := range c.Cout {
+			src := out[o*cols+s*ohw : o*cols+(s+1)*ohw]
+			dst := yn[o*ohw : (o+1)*ohw]
+			b := c.B.Data[o]
+			for p, v := range src {
+				dst[p] = v + b
+			}
+		}
+	}
+}
+
+// Backward takes dy (the shape Forward returned), accumulates dW and db, and
+// returns dx [N, Cin, H, W] in a buffer owned by c.
+func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	if c.x == nil {
+		panic("nn: Conv2d.Backward " + c.Name + " called before Forward")
+	}
+	if !tensor.SameShape(dy.Shape, c.y.Shape) {
+		panic(&ShapeError{Layer: c.Name, Op: "Conv2d.Backward", Got: append([]int(nil), dy.Shape...),
+			Want: fmt.Sprintf("%v (the shape Forward returned)", c.y.Shape)})
+	}
+	c.dx = convEnsure(c.dx, c.n, c.Cin, c.h, c.w)
+	if c.n == 0 {
+		return c.dx
+	}
+	c.dy = dy
+	c.plan(c.n)
+	c.run(c.bwdWorker)
+	c.dy = nil
+	return c.dx
+}
+
+// backwardWorker runs chunks on the scratches slots[lo:hi], summing the
+// weight gradients per scratch, then adds those sums into W.Grad and B.Grad.
+func (c *Conv2d) backwardWorker(lo, hi int) {
+	kdim := c.Cin * c.K * c.K
+	for _, sc := range c.slots[lo:hi] {
+		dw, db := sc.grads(c.Cout*kdim, c.Cout)
+		for {
+			ci := int(c.next.Add(1)) - 1
+			if ci >= c.chunks {
+				break
+			}
+			c.backwardChunk(ci, sc, dw, db)
+		}
+		c.mu.Lock()
+		for i, v := range dw {
+			c.W.Grad[i] += v
+		}
+		for i, v := range db {
+			c.B.Grad[i] += v
+		}
+		c.mu.Unlock()
+	}
+}
+
+// backwardChunk adds the weight gradients of chunk ci into dw, db and writes
+// the chunk's input gradients.
+func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
+	n0 := ci * c.spc
+	ns := min(c.spc, c.n-n0)
+	ohw, kdim := c.oh*c.ow, c.Cin*c.K*c.K
+	cols := ns * ohw
+	// dyc [Cout, cols]: dy of the chunk's samples side by side.
+	var dyc []float32
+	if ns == 1 {
+		dyc = c.dy.Sample(n0)
+	} else {
+		dyc = sc.stage(c.Cout * cols)
+		for s := range ns {
+			dyn := c.dy.Sample(n0 + s)
+			for o := range c.Cout {
+				copy(dyc[o*cols+s*ohw:o*cols+(s+1)*ohw], dyn[o*ohw:(o+1)*ohw])
+			}
+		}
+	}
+	for o := range c.Cout {
+		db[o] += convSum(dyc[o*cols : (o+1)*cols])
+	}
+	if c.direct() && ns == 1 {
+		xn := c.x.Sample(n0)
+		blas.Sgemm(false, true, c.Cout, kdim, ohw, 1, dyc, ohw, xn, ohw, 1, dw, kdim)
+		blas.Sgemm(true, false, kdim, ohw, c.Cout, 1, c.W.Data, kdim, dyc, ohw, 0, c.dx.Sample(n0), ohw)
+		return
+	}
+	col := sc.col(kdim * cols)
+	for s := range ns {
+		c.im2col(c.x.Sample(n0+s), col, cols, s*ohw)
+	}
+	blas.Sgemm(false, true, c.Cout, kdim, cols, 1, dyc, cols, col, cols, 1, dw, kdim)
+	// dcol = Wᵀ·dyc, into the same buffer (col is no longer needed).
+	blas.Sgemm(true, false, kdim, cols, c.Cout, 1, c.W.Data, kdim, dyc, cols, 0, col, cols)
+	for s := range ns {
+		dxn := c.dx.Sample(n0 + s)
+		clear(dxn)
+		c.col2im(col, cols, s*ohw, dxn)
+	}
+}
+
+// im2col writes the patches of one sample xn [Cin, H, W] into the columns
+// off .. off+OH·OW of col, a [Cin·K·K, ld] matrix: row (ci·K + u)·K + v,
+// column off + i·OW + j holds xn[ci, i·Stride-Pad+u, j·Stride-Pad+v] (0 off
+// the image).
+func (c *Conv2d) im2col(xn, col []float32, ld, off int) {
+	k, h, w, ohw := c.K, c.h, c.w, c.oh*c.ow
+	for ci := range c.Cin {
+		img := xn[ci*h*w : (ci+1)*h*w]
+		for u := range k {
+			for v := range k {
+				r := (ci*k+u)*k + v
+				dst := col[r*ld+off : r*ld+off+ohw]
+				if c.sameSize() {
+					c.shiftCopy(img, dst, u, v)
+				} else {
+					c.patchRows(img, dst, u, v)
+				}
+			}
+		}
+	}
+}
+
+// sameSize reports whether the output has the input's size at stride 1
+// (2·Pad = K-1, the UNet's convs): then a row of the column matrix is the
+// image shifted by (u-Pad, v-Pad), which shiftCopy and shiftAdd exploit.
+func (c *Conv2d) sameSize() bool { return c.Stride == 1 && 2*c.Pad == c.K-1 }
+
+// validCols returns the output columns [jlo, jhi) whose input column
+// j·Stride - Pad + v lies on the image.
+func (c *Conv2d) validCols(v int) (jlo, jhi int) {
+	s, p := c.Stride, c.Pad
+	jlo = min(c.ow, max(0, (p-v+s-1)/s))
+	jhi = max(jlo, min(c.ow, floorDiv(c.w-1+p-v, s)+1))
+	return jlo, jhi
+}
+
+// validRows returns the output rows [ilo, ihi) whose input row
+// i·Stride - Pad + u lies on the image.
+func (c *Conv2d) validRows(u int) (ilo, ihi int) {
+	s, p := c.Stride, c.Pad
+	ilo = min(c.oh, max(0, (p-u+s-1)/s))
+	ihi = max(ilo, min(c.oh, floorDiv(c.h-1+p-u, s)+1))
+	return ilo, ihi
+}
+
+// shiftCopy fills one row of the column matrix (kernel offset u, v) for a
+// same-size convolution with one long copy of the shifted image, then zeroes
+// the entries that fall off the image (the wrapped-around border columns
+// and the rows above or below it).
+func (c *Conv2d) shiftCopy(img, dst []float32, u, v int) {
+	w, p := c.w, c.Pad
+	shift := (u-p)*w + (v - p)
+	ilo, ihi := c.validRows(u)
+	qlo, qhi := max(ilo*w, -shift), min(ihi*w, len(img)-shift)
+	if qhi <= qlo {
+		clear(dst)
+		return
+	}
+	clear(dst[:qlo])
+	copy(dst[qlo:qhi], img[qlo+shift:qhi+shift])
+	clear(dst[qhi:])
+	jlo, jhi := c.validCols(v)
+	if jlo == 0 && jhi == w {
+		return
+	}
+	zeroBorderCols(dst, w, ilo, ihi, jlo, jhi)
+}
+
+// zeroBorderCols zeroes, in rows [ilo, ihi) of the w-wide matrix m, the
+// columns left of jlo and from jhi on (a few entries per row: plain stores
+// beat a call to clear).
+func zeroBorderCols(m []float32, w, ilo, ihi, jlo, jhi int) {
+	for i := ilo; i < ihi; i++ {
+		row := m[i*w : (i+1)*w]
+		for j := 0; j < jlo; j++ {
+			row[j] = 0
+		}
+		for j := jhi; j < len(row); j++ {
+			row[j] = 0
+		}
+	}
+}
+
+// patchRows fills one row of the column matrix (kernel offset u, v) output
+// row by output row: the general case (strides, other paddings).
+func (c *Conv2d) patchRows(img, dst []float32, u, v int) {
+	s, p, w, ow := c.Stride, c.Pad, c.w, c.ow
+	ilo, ihi := c.validRows(u)
+	jlo, jhi := c.validCols(v)
+	clear(dst[:ilo*ow])
+	clear(dst[ihi*ow:])
+	for i := ilo; i < ihi; i++ {
+		row := dst[i*ow : (i+1)*ow]
+		src := img[(i*s-p+u)*w : (i*s-p+u+1)*w]
+		clear(row[:jlo])
+		if s == 1 {
+			copy(row[jlo:jhi], src[jlo-p+v:jhi-p+v])
+		} else {
+			for j := jlo; j < jhi; j++ {
+				row[j] = src[j*s-p+v]
+			}
+		}
+		clear(row[jhi:])
+	}
+}
+
+// col2im adds the columns off .. off+OH·OW of dcol (a [Cin·K·K, ld] matrix,
+// laid out as in im2col) back onto the input pixels they were copied from,
+// into dxn [Cin, H, W]. It may overwrite dcol's entries that fall off the
+// image.
+func (c *Conv2d) col2im(dcol []float32, ld, off int, dxn []float32) {
+	k, s, p, h, w, ow, ohw := c.K, c.Stride, c.Pad, c.h, c.w, c.ow, c.oh*c.ow
+	for ci := range c.Cin {
+		img := dxn[ci*h*w : (ci+1)*h*w]
+		for u := range k {
+			ilo, ihi := c.validRows(u)
+			for v := range k {
+				r := (ci*k+u)*k + v
+				src := dcol[r*ld+off : r*ld+off+ohw]
+				jlo, jhi := c.validCols(v)
+				if c.sameSize() {
+					// Zero the wrapped-around border entries, then add the
+					// valid rows as one shifted run.
+					if jlo != 0 || jhi != w {
+						zeroBorderCols(src, w, ilo, ihi, jlo, jhi)
+					}
+					shift := (u-p)*w + (v - p)
+					qlo, qhi := max(ilo*w, -shift), min(ihi*w, len(img)-shift)
+					if qhi > qlo {
+						d := img[qlo+shift : qhi+shift]
+						for q, g := range src[qlo:qhi] {
+							d[q] += g
+						}
+					}
+					continue
+				}
+				for i := ilo; i < ihi; i++ {
+					row := src[i*ow : (i+1)*ow]
+					dst := img[(i*s-p+u)*w : (i*s-p+u+1)*w]
+					if s == 1 {
+						d := dst[jlo-p+v : jhi-p+v]
+						for j, g := range row[jlo:jhi] {
+							d[j] += g
+						}
+					} else {
+						for j := jlo; j < jhi; j++ {
+							dst[j*s-p+v] += row[j]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// convScratch is one worker's scratch memory, borrowed for one call.
+type convScratch struct {
+	colBuf, stageBuf, dwBuf, dbBuf []float32
+}
+
+func (s *convScratch) col(n int) []float32   { s.colBuf = convGrow(s.colBuf, n); return s.colBuf }
+func (s *convScratch) stage(n int) []float32 { s.stageBuf = convGrow(s.stageBuf, n); return s.stageBuf }
+
+// grads returns zeroed per-worker accumulators for dW (nw values) and db (nb).
+func (s *convScratch) grads(nw, nb int) (dw, db []float32) {
+	s.dwBuf, s.dbBuf = convGrow(s.dwBuf, nw), convGrow(s.dbBuf, nb)
+	clear(s.dwBuf)
+	clear(s.dbBuf)
+	return s.dwBuf, s.dbBuf
+}
+
+// The free list of scratches shared by every Conv2d. Unlike a sync.Pool it
+// never drops its buffers at a garbage collection, so steady-state steps do
+// not reallocate them.
+var (
+	scratchMu   sync.Mutex
+	scratchFree []*convScratch
+)
+
+func getScratch() *convScratch {
+	scratchMu.Lock()
+	defer scratchMu.Unlock()
+	if n := len(scratchFree); n > 0 {
+		s := scratchFree[n-1]
+		scratchFree = scratchFree[:n-1]
+		return s
+	}
+	return new(convScratch)
+}
+
+func putScratch(s *convScratch) {
+	scratchMu.Lock()
+	scratchFree = append(scratchFree, s)
+	scratchMu.Unlock()
+}
+
+// convEnsure is tensor.Ensure for a 4-D shape, without a call (and so
+// without the heap-allocated variadic shape) when buf already has it.
+func convEnsure(buf *tensor.Tensor, n, c, h, w int) *tensor.Tensor {
+	if buf != nil && len(buf.Shape) == 4 && buf.Shape[0] == n && buf.Shape[1] == c && buf.Shape[2] == h && buf.Shape[3] == w {
+		return buf
+	}
+	return tensor.Ensure(buf, n, c, h, w)
+}
+
+// convGrow returns buf with length n, reallocating only when it must grow.
+func convGrow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// convFill sets every element of s to v.
+func convFill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// convSum adds up s with four accumulators (faster, and a little more accurate
+// than one running sum).
+func convSum(s []float32) float32 {
+	var a, b, c, d float32
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a += s[i]
+		b += s[i+1]
+		c += s[i+2]
+		d += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		a += s[i]
+	}
+	return (a + b) + (c + d)
+}
+
+// floorDiv is a/b rounded down (b > 0); Go's / rounds towards zero.
+func floorDiv(a, b int) int {
+	if a < 0 {
+		return -((-a + b - 1) / b)
+	}
+	return a / b
+}
