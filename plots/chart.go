@@ -150,7 +150,9 @@ func (c *Chart) Render(format string) (out []byte, err error) {
 			out, err = nil, fmt.Errorf("plots: rendering %q as %s failed: %v", c.Title, format, r)
 		}
 	}()
-	c.Draw(draw.New(cw))
+	// vgpdf registers only the regular face of a font, so the PDF title
+	// is drawn in the regular weight.
+	c.draw(draw.New(cw), strings.ToLower(format) != "pdf")
 	var buf bytes.Buffer
 	if _, err := cw.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("plots: encoding chart as %s: %w", format, err)
@@ -207,13 +209,15 @@ func (c *Chart) check() error {
 
 // Draw draws the chart onto a canvas (the Render methods call it; use it
 // to place a chart inside a larger drawing).
-func (c *Chart) Draw(dc draw.Canvas) {
+func (c *Chart) Draw(dc draw.Canvas) { c.draw(dc, true) }
+
+func (c *Chart) draw(dc draw.Canvas, bold bool) {
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	dc = draw.Crop(dc, margin, -margin, margin, -margin)
 
 	if c.Title != "" {
-		sty := textStyle(titleSize, true)
+		sty := textStyle(titleSize, bold)
 		sty.XAlign = draw.XCenter
 		sty.YAlign = draw.YTop
 		dc.FillText(sty, vg.Point{X: dc.Center().X, Y: dc.Max.Y}, c.Title)
