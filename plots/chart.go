@@ -157,7 +157,15 @@ func (c *Chart) Render(format string) (out []byte, err error) {
 	if _, err := cw.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("plots: encoding chart as %s: %w", format, err)
 	}
-	return buf.Bytes(), nil
+	out = buf.Bytes()
+	if cw, ok := cw.(*vgsvg.Canvas); ok && cw != nil {
+		// Fonts are not embedded (that would add ~1 MB): name fallbacks
+		// with the same metrics (Liberation Sans is metric-compatible
+		// with Arial) so text keeps its width on machines without it.
+		out = bytes.ReplaceAll(out, []byte("font-family:Liberation Sans;"),
+			[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;"))
+	}
+	return out, nil
 }
 
 // WriteTo writes the chart as PNG to w, so a Chart can be streamed

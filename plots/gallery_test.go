@@ -119,8 +119,9 @@ func galleryCharts() map[string]func() (*Chart, error) {
 			for i, name := range []string{"enc0", "enc1", "enc2", "mid", "dec0", "dec1", "dec2", "head"} {
 				blocks = append(blocks, fakeLoss(name, 2000, 0.05*float64(i+1), uint64(i+10)))
 			}
-			beta := Series{Name: "beta"}
+			beta := Series{Name: "beta", X: []float64{}}
 			for s := range 2000 {
+				beta.X = append(beta.X, float64(s*10))
 				beta.Y = append(beta.Y, min(1, float64(s)/1000))
 			}
 			return DistillDynamics(Dynamics{Blocks: blocks, Noise: fakeLoss("", 2000, 0.3, 99), Beta: beta, Smooth: 0.9})

@@ -2,6 +2,8 @@ package plots
 
 import (
 	"bytes"
+	"encoding/xml"
+	"io"
 	"image"
 	"image/png"
 	"math"
@@ -58,6 +60,14 @@ func TestChartsRender(t *testing.T) {
 			}
 			if !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("</svg>")) {
 				t.Fatalf("SVG output is not an SVG document: %.80q", svg)
+			}
+			dec := xml.NewDecoder(bytes.NewReader(svg))
+			for {
+				if _, err := dec.Token(); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatalf("SVG is not well-formed XML: %v", err)
+				}
 			}
 			// Generous bound for a shared 2-core machine; typical is < 0.2 s.
 			if elapsed > 3*time.Second {
