@@ -3,9 +3,9 @@ package plots
 import (
 	"bytes"
 	"encoding/xml"
-	"io"
 	"image"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
