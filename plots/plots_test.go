@@ -475,3 +475,51 @@ func TestLabelsDoNotOverlap(t *testing.T) {
 		}
 	}
 }
+
+// TestDegenerateButValid renders inputs at the edge of what is allowed:
+// one point, zero spans, zero losses. They must draw, not fail or panic.
+func TestDegenerateButValid(t *testing.T) {
+	one := BlockSearch{Block: "head", Candidates: []Candidate{{Kernels: []int{3}, Loss: 0, MACs: 0}}, Baseline: 0, Chosen: 0, LossScale: 1}
+	mk := map[string]func() (*Chart, error){
+		"one candidate": func() (*Chart, error) { return BlockTradeoff(one) },
+		"tiny MACs": func() (*Chart, error) {
+			return BlockTradeoff(BlockSearch{Block: "enc0", Candidates: []Candidate{{Loss: 1, MACs: 512}, {Loss: 2, MACs: 64}}, Baseline: -1, Chosen: -1})
+		},
+		"one model": func() (*Chart, error) { return ModelComparison([]ModelPoint{{Name: "teacher", MACs: 10, FID: 0}}) },
+		"one point": func() (*Chart, error) { return TrainingCurves("", "", Series{Y: []float64{0.5}}) },
+		"flat series": func() (*Chart, error) {
+			return Curves(CurveOptions{Smooth: 0.5}, Series{Name: "a", Y: []float64{2, 2, 2}})
+		},
+		"one-step beta": func() (*Chart, error) {
+			return BetaSchedules(1, Schedule{"noise only", func(int, int) float64 { return 1 }})
+		},
+		"noise only": func() (*Chart, error) { return DistillDynamics(Dynamics{Noise: Series{Y: []float64{1, 0.5}}}) },
+		"one image":  func() (*Chart, error) { return SampleChart("", [][]float32{make([]float32, 4)}, 2, 2, 0) },
+		"one run": func() (*Chart, error) {
+			return AblationChart(Ablation{Runs: []AblationRun{{Schedule: "linear", FID: 3, NoiseLoss: math.NaN()}}})
+		},
+		"curves only run": func() (*Chart, error) {
+			return AblationChart(Ablation{Runs: []AblationRun{{Schedule: "linear", FID: math.NaN(), NoiseLoss: math.NaN(), Curve: Series{Y: []float64{1, 2}}}}})
+		},
+		"long grid": func() (*Chart, error) { return TradeoffGrid(1, one, one) },
+	}
+	for name, f := range mk {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("panicked: %v", r)
+				}
+			}()
+			c, err := f()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.PNG(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.SVG(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

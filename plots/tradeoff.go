@@ -189,7 +189,7 @@ func tradeoffPanel(s *BlockSearch, title string, short bool) (p *plot.Plot, lege
 		p.Add(m)
 		label := "baseline: teacher architecture"
 		if !short {
-			label = fmt.Sprintf("baseline (teacher arch.) k=%s: loss %s, %s MACs", kernelString(b.Kernels), formatNum(b.Loss), formatCount(b.MACs))
+			label = fmt.Sprintf("baseline (teacher arch.)%s: loss %s, %s MACs", kernelLabel(b.Kernels), formatNum(b.Loss), formatCount(b.MACs))
 		}
 		legend = append(legend, LegendEntry{Label: label, Thumbs: []plot.Thumbnailer{glyphThumb(baseStyle)}})
 	}
@@ -200,7 +200,7 @@ func tradeoffPanel(s *BlockSearch, title string, short bool) (p *plot.Plot, lege
 		p.Add(m)
 		label := "chosen by the search"
 		if !short {
-			label = fmt.Sprintf("chosen k=%s: loss %s, %s MACs%s", kernelString(c.Kernels), formatNum(c.Loss), formatCount(c.MACs), s.saving())
+			label = fmt.Sprintf("chosen%s: loss %s, %s MACs%s", kernelLabel(c.Kernels), formatNum(c.Loss), formatCount(c.MACs), s.saving())
 		}
 		legend = append(legend, LegendEntry{Label: label, Thumbs: []plot.Thumbnailer{glyphThumb(chosenSty)}})
 	}
@@ -238,8 +238,11 @@ func padRange(a *plot.Axis, log bool, frac float64) {
 		return
 	}
 	d := (a.Max - a.Min) * frac
-	if d == 0 {
-		d = math.Max(math.Abs(a.Max)*0.1, 1e-9)
+	if d == 0 { // a single value: give it some room
+		d = math.Abs(a.Max) * 0.1
+		if d == 0 {
+			d = 1
+		}
 	}
 	if a.Min != 0 {
 		a.Min -= d
@@ -247,10 +250,11 @@ func padRange(a *plot.Axis, log bool, frac float64) {
 	a.Max += d
 }
 
-// kernelString prints kernel sizes compactly: [1 3 5 3].
+// kernelString prints kernel sizes compactly: [1 3 5 3] (or "?" when the
+// caller gave none).
 func kernelString(k []int) string {
 	if len(k) == 0 {
-		return "[]"
+		return "?"
 	}
 	parts := make([]string, len(k))
 	for i, v := range k {
@@ -370,4 +374,12 @@ func polyGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point, n int, inner fl
 	c.Fill(path)
 	c.SetLineStyle(draw.LineStyle{Color: rgb(255, 255, 255), Width: vg.Points(1)})
 	c.Stroke(path)
+}
+
+// kernelLabel is " k=[1 3 5]" for a legend, or "" without kernel sizes.
+func kernelLabel(k []int) string {
+	if len(k) == 0 {
+		return ""
+	}
+	return " k=" + kernelString(k)
 }
