@@ -55,7 +55,9 @@ type LegendEntry struct {
 // that panel as gonum/plot normally does.
 //
 // The zero value is not useful: use one of the constructors (BlockTradeoff,
-// TrainingCurves, ...) or fill P or Panels yourself.
+// TrainingCurves, ...) or fill P or Panels yourself. Rendering settles the
+// plots' axis ranges in place, so do not render one Chart from several
+// goroutines at once.
 type Chart struct {
 	// P is the plot of a single-panel chart. When Panels is non-empty, P
 	// is ignored.
