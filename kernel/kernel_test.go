@@ -11,6 +11,7 @@ import (
 
 	"dnas/kernel"
 	"dnas/kernel/client"
+	"dnas/kernel/internal/fake"
 )
 
 const wait = 10 * time.Second
@@ -78,7 +79,7 @@ func types(msgs []*kernel.Message) []string {
 }
 
 func TestKernelInfoOnShellAndControl(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	for _, ch := range []string{"shell", "control"} {
 		r, err := c.Request(ch, "kernel_info_request", map[string]any{}, wait)
 		if err != nil {
@@ -98,7 +99,7 @@ func TestKernelInfoOnShellAndControl(t *testing.T) {
 }
 
 func TestExecuteOutputOrder(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	code := "print one\neprint two\nprint three\ndisplay text/html <b>x</b>\nshow d1 first\nupdate d1 second\nclear\nvalue 42"
 	r, outs, err := c.Execute(code, wait)
 	if err != nil {
@@ -145,7 +146,7 @@ func TestExecuteOutputOrder(t *testing.T) {
 }
 
 func TestUserExpressionsAndPager(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	r, _, err := c.ExecuteWith(map[string]any{"code": "page help text",
 		"user_expressions": map[string]any{"a": "value 5", "b": "error nope"}}, wait)
 	if err != nil {
@@ -166,7 +167,7 @@ func TestUserExpressionsAndPager(t *testing.T) {
 }
 
 func TestBadMessagesAreDroppedAndKernelKeepsServing(t *testing.T) {
-	_, c, logs, _ := start(t, &fakeInterp{})
+	_, c, logs, _ := start(t, &fake.Interp{})
 	s := c.Signer()
 	good := func(msgType string) ([][]byte, string) {
 		h := kernel.NewHeader(msgType, c.Session(), "t")
@@ -225,7 +226,7 @@ func TestBadMessagesAreDroppedAndKernelKeepsServing(t *testing.T) {
 }
 
 func TestStopOnErrorAbortsQueuedCells(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	id1, _ := c.Send("shell", "execute_request", map[string]any{"code": "sleep 200\nerror boom", "stop_on_error": true})
 	id2, _ := c.Send("shell", "execute_request", map[string]any{"code": "print 2"})
 	id3, _ := c.Send("shell", "execute_request", map[string]any{"code": "print 3"})
@@ -269,7 +270,7 @@ func TestStopOnErrorAbortsQueuedCells(t *testing.T) {
 }
 
 func TestControlWhileBusyAndInterrupt(t *testing.T) {
-	fi := &fakeInterp{}
+	fi := &fake.Interp{}
 	_, c, _, _ := start(t, fi)
 	id, _ := c.Send("shell", "execute_request", map[string]any{"code": "print started\nsleep 30000\nprint never"})
 	// Wait until the cell runs.
@@ -299,7 +300,7 @@ func TestControlWhileBusyAndInterrupt(t *testing.T) {
 	if d := time.Since(t0); d > 5*time.Second {
 		t.Errorf("interrupt took %v", d)
 	}
-	if fi.interrupts.Load() < 1 {
+	if fi.Interrupts.Load() < 1 {
 		t.Errorf("the interpreter's Interrupt was not called")
 	}
 	if _, err := c.Reply(kid, wait); err != nil {
@@ -323,7 +324,7 @@ func waitFor(cond func() bool) error {
 }
 
 func TestPanicInCellKeepsKernel(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	r, outs, err := c.Execute("print before\npanic kaboom", wait)
 	if err != nil {
 		t.Fatal(err)
@@ -345,7 +346,7 @@ func TestPanicInCellKeepsKernel(t *testing.T) {
 }
 
 func TestHundredThousandLinesArriveInOrder(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	const n = 100000
 	_, outs, err := c.Execute("lines 100000", 60*time.Second)
 	if err != nil {
@@ -388,7 +389,7 @@ func itoa(i int) string {
 }
 
 func TestHistory(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	for _, code := range []string{"value 1", "value 2", "print x", "value 1"} {
 		c.Execute(code, wait)
 	}
@@ -426,7 +427,7 @@ func TestHistory(t *testing.T) {
 }
 
 func TestCompleteInspectIsCompleteComm(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	// Cursor positions are code points: "é" is one, two bytes.
 	r, _ := c.Request("shell", "complete_request", map[string]any{"code": "é pr", "cursor_pos": 4}, wait)
 	ct := client.Content(r)
@@ -458,7 +459,7 @@ func TestCompleteInspectIsCompleteComm(t *testing.T) {
 }
 
 func TestInputRequest(t *testing.T) {
-	_, c, _, _ := start(t, &fakeInterp{})
+	_, c, _, _ := start(t, &fake.Interp{})
 	id, _ := c.Send("shell", "execute_request", map[string]any{"code": "input your name: ", "allow_stdin": true})
 	req, err := c.WaitInputRequest(1, wait)
 	if err != nil {
@@ -493,7 +494,7 @@ func TestInputRequest(t *testing.T) {
 }
 
 func TestShutdownReplyThenExit(t *testing.T) {
-	fi := &fakeInterp{}
+	fi := &fake.Interp{}
 	logs := newLogBuffer()
 	conn := kernel.ConnectionInfo{IP: "127.0.0.1", Key: "k", SignatureScheme: "hmac-sha256"}
 	k, err := kernel.New(conn, fi, &kernel.Options{Log: log.New(logs, "", 0)})
@@ -532,8 +533,8 @@ func TestShutdownReplyThenExit(t *testing.T) {
 	if d := time.Since(t0); d > 2*time.Second {
 		t.Errorf("shutdown took %v", d)
 	}
-	if fi.shutdowns.Load() != 1 {
-		t.Errorf("interpreter Shutdown called %d times", fi.shutdowns.Load())
+	if fi.Shutdowns.Load() != 1 {
+		t.Errorf("interpreter Shutdown called %d times", fi.Shutdowns.Load())
 	}
 	// The ports are free again.
 	k2, err := kernel.New(k.Connection(), fi, &kernel.Options{Log: log.New(logs, "", 0)})

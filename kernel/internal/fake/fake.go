@@ -1,4 +1,6 @@
-package kernel_test
+// Package fake is a toy interpreter for testing the kernel's wire protocol
+// without a real language: one command per line (see Interp).
+package fake
 
 import (
 	"dnas/kernel"
@@ -11,7 +13,7 @@ import (
 	"time"
 )
 
-// fakeInterp is a one-command-per-line toy language for testing the wire
+// Interp is a one-command-per-line toy language for testing the wire
 // protocol without a real interpreter:
 //
 //	print TEXT      stdout line        eprint TEXT   stderr line
@@ -23,19 +25,19 @@ import (
 //	show ID X       display with id    clear         clear_output
 //	input PROMPT    ask and print the answer
 //	page TEXT       pager payload
-type fakeInterp struct {
-	interrupts atomic.Int32
-	shutdowns  atomic.Int32
+type Interp struct {
+	Interrupts atomic.Int32 // calls of Interrupt
+	Shutdowns  atomic.Int32 // calls of Shutdown
 }
 
-func (f *fakeInterp) KernelInfo() kernel.Info {
+func (f *Interp) KernelInfo() kernel.Info {
 	return kernel.Info{
 		Implementation: "fake", ImplementationVersion: "1.0", Banner: "fake kernel",
 		Language: kernel.Language{Name: "fake", Version: "1", MIMEType: "text/plain", FileExtension: ".fake"},
 	}
 }
 
-func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, out kernel.Output) (kernel.ExecuteResult, error) {
+func (f *Interp) Execute(ctx context.Context, req kernel.ExecuteRequest, out kernel.Output) (kernel.ExecuteResult, error) {
 	var res kernel.ExecuteResult
 	for _, line := range strings.Split(req.Code, "\n") {
 		cmd, arg, _ := strings.Cut(strings.TrimSpace(line), " ")
@@ -100,7 +102,7 @@ func (f *fakeInterp) Execute(ctx context.Context, req kernel.ExecuteRequest, out
 
 var fakeWords = []string{"print", "eprint", "lines", "value", "sleep", "spin", "error", "panic", "display", "update", "show", "clear", "input", "page"}
 
-func (f *fakeInterp) Complete(code string, cursor int) kernel.Completion {
+func (f *Interp) Complete(code string, cursor int) kernel.Completion {
 	start := strings.LastIndexAny(code[:cursor], " \n") + 1
 	prefix := code[start:cursor]
 	var m []string
@@ -112,7 +114,7 @@ func (f *fakeInterp) Complete(code string, cursor int) kernel.Completion {
 	return kernel.Completion{Matches: m, Start: start, End: cursor}
 }
 
-func (f *fakeInterp) Inspect(code string, cursor, detail int) kernel.Inspection {
+func (f *Interp) Inspect(code string, cursor, detail int) kernel.Inspection {
 	for _, w := range fakeWords {
 		if strings.Contains(code, w) {
 			return kernel.Inspection{Found: true, Data: map[string]any{"text/plain": w + " is a command"}}
@@ -121,7 +123,7 @@ func (f *fakeInterp) Inspect(code string, cursor, detail int) kernel.Inspection 
 	return kernel.Inspection{}
 }
 
-func (f *fakeInterp) IsComplete(code string) (string, string) {
+func (f *Interp) IsComplete(code string) (string, string) {
 	switch {
 	case strings.HasSuffix(code, "\\"):
 		return "incomplete", "  "
@@ -131,5 +133,5 @@ func (f *fakeInterp) IsComplete(code string) (string, string) {
 	return "complete", ""
 }
 
-func (f *fakeInterp) Interrupt()    { f.interrupts.Add(1) }
-func (f *fakeInterp) Shutdown(bool) { f.shutdowns.Add(1) }
+func (f *Interp) Interrupt()    { f.Interrupts.Add(1) }
+func (f *Interp) Shutdown(bool) { f.Shutdowns.Add(1) }
