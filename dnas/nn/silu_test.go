@@ -54,3 +54,32 @@ func TestFastExp(t *testing.T) {
 		t.Errorf("fastExp does not clamp: e^-1000 = %g, e^1000 = %g", fastExp(-1000), fastExp(1000))
 	}
 }
+
+// TestSiLUVectorMatchesGo compares the AVX2 kernel with the Go loop on values
+// across the whole range, including the clamped tails and NaN.
+func TestSiLUVectorMatchesGo(t *testing.T) {
+	if !siluVector {
+		t.Skip("no vector kernel on this CPU")
+	}
+	n := 10007
+	x := tensor.New(n)
+	for i := range x.Data {
+		x.Data[i] = -120 + 240*float32(i)/float32(n)
+	}
+	x.Data[5], x.Data[6], x.Data[7] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+	vec := &SiLU{}
+	yv := vec.Forward(x).Clone()
+	siluVector = false
+	defer func() { siluVector = true }()
+	ref := &SiLU{}
+	yr := ref.Forward(x)
+	for i := range x.Data {
+		a, b := float64(yv.Data[i]), float64(yr.Data[i])
+		if math.IsNaN(a) != math.IsNaN(b) || math.Abs(a-b) > 1e-6*max(1, math.Abs(b)) {
+			t.Fatalf("silu(%v): vector %v, Go %v", x.Data[i], a, b)
+		}
+		if s, r := vec.sig[i], ref.sig[i]; math.Abs(float64(s-r)) > 1e-6 {
+			t.Fatalf("σ(%v): vector %v, Go %v", x.Data[i], s, r)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+// Code written for dnas/nn: the SiLU forward of silu.go on 8 float32 lanes
+// (AVX2 + FMA). The constants below are 8 copies of one float32 each, written
+// as bit patterns: see fastexp.go for what they are (signbit flips x to -x,
+// clamplo/clamphi bound the exponent's argument, log2e and magic round
+// x*log2(e) to an integer k, ln2hi+ln2lo is ln 2 in two parts, c6..c2 and one
+// are the Taylor coefficients 1/720 .. 1/2, 1, and expbias = bits(magic) - 127
+// turns the bits of k+magic into the exponent field of 2^k).
+
+#include "textflag.h"
+
+DATA signbit<>+0(SB)/4, $0x80000000
+DATA signbit<>+4(SB)/4, $0x80000000
+DATA signbit<>+8(SB)/4, $0x80000000
+DATA signbit<>+12(SB)/4, $0x80000000
+DATA signbit<>+16(SB)/4, $0x80000000
+DATA signbit<>+20(SB)/4, $0x80000000
+DATA signbit<>+24(SB)/4, $0x80000000
+DATA signbit<>+28(SB)/4, $0x80000000
+GLOBL signbit<>(SB), RODATA|NOPTR, $32
+
+DATA clamplo<>+0(SB)/4, $0xc2ae0000
+DATA clamplo<>+4(SB)/4, $0xc2ae0000
+DATA clamplo<>+8(SB)/4, $0xc2ae0000
+DATA clamplo<>+12(SB)/4, $0xc2ae0000
+DATA clamplo<>+16(SB)/4, $0xc2ae0000
+DATA clamplo<>+20(SB)/4, $0xc2ae0000
+DATA clamplo<>+24(SB)/4, $0xc2ae0000
+DATA clamplo<>+28(SB)/4, $0xc2ae0000
+GLOBL clamplo<>(SB), RODATA|NOPTR, $32
+
+DATA clamphi<>+0(SB)/4, $0x42b00000
+DATA clamphi<>+4(SB)/4, $0x42b00000
+DATA clamphi<>+8(SB)/4, $0x42b00000
+DATA clamphi<>+12(SB)/4, $0x42b00000
+DATA clamphi<>+16(SB)/4, $0x42b00000
+DATA clamphi<>+20(SB)/4, $0x42b00000
+DATA clamphi<>+24(SB)/4, $0x42b00000
+DATA clamphi<>+28(SB)/4, $0x42b00000
+GLOBL clamphi<>(SB), RODATA|NOPTR, $32
+
+DATA log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA log2e<>+28(SB)/4, $0x3fb8aa3b
+GLOBL log2e<>(SB), RODATA|NOPTR, $32
+
+DATA magic<>+0(SB)/4, $0x4b400000
+DATA magic<>+4(SB)/4, $0x4b400000
+DATA magic<>+8(SB)/4, $0x4b400000
+DATA magic<>+12(SB)/4, $0x4b400000
+DATA magic<>+16(SB)/4, $0x4b400000
+DATA magic<>+20(SB)/4, $0x4b400000
+DATA magic<>+24(SB)/4, $0x4b400000
+DATA magic<>+28(SB)/4, $0x4b400000
+GLOBL magic<>(SB), RODATA|NOPTR, $32
+
+DATA ln2hi<>+0(SB)/4, $0x3f317200
+DATA ln2hi<>+4(SB)/4, $0x3f317200
+DATA ln2hi<>+8(SB)/4, $0x3f317200
+DATA ln2hi<>+12(SB)/4, $0x3f317200
+DATA ln2hi<>+16(SB)/4, $0x3f317200
+DATA ln2hi<>+20(SB)/4, $0x3f317200
+DATA ln2hi<>+24(SB)/4, $0x3f317200
+DATA ln2hi<>+28(SB)/4, $0x3f317200
+GLOBL ln2hi<>(SB), RODATA|NOPTR, $32
+
+DATA ln2lo<>+0(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+4(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+8(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+12(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+16(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+20(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+24(SB)/4, $0x35bfbe8e
+DATA ln2lo<>+28(SB)/4, $0x35bfbe8e
+GLOBL ln2lo<>(SB), RODATA|NOPTR, $32
+
+DATA c6<>+0(SB)/4, $0x3ab60b61
+DATA c6<>+4(SB)/4, $0x3ab60b61
+DATA c6<>+8(SB)/4, $0x3ab60b61
+DATA c6<>+12(SB)/4, $0x3ab60b61
+DATA c6<>+16(SB)/4, $0x3ab60b61
+DATA c6<>+20(SB)/4, $0x3ab60b61
+DATA c6<>+24(SB)/4, $0x3ab60b61
+DATA c6<>+28(SB)/4, $0x3ab60b61
+GLOBL c6<>(SB), RODATA|NOPTR, $32
+
+DATA c5<>+0(SB)/4, $0x3c088889
+DATA c5<>+4(SB)/4, $0x3c088889
+DATA c5<>+8(SB)/4, $0x3c088889
+DATA c5<>+12(SB)/4, $0x3c088889
+DATA c5<>+16(SB)/4, $0x3c088889
+DATA c5<>+20(SB)/4, $0x3c088889
+DATA c5<>+24(SB)/4, $0x3c088889
+DATA c5<>+28(SB)/4, $0x3c088889
+GLOBL c5<>(SB), RODATA|NOPTR, $32
+
+DATA c4<>+0(SB)/4, $0x3d2aaaab
+DATA c4<>+4(SB)/4, $0x3d2aaaab
+DATA c4<>+8(SB)/4, $0x3d2aaaab
+DATA c4<>+12(SB)/4, $0x3d2aaaab
+DATA c4<>+16(SB)/4, $0x3d2aaaab
+DATA c4<>+20(SB)/4, $0x3d2aaaab
+DATA c4<>+24(SB)/4, $0x3d2aaaab
+DATA c4<>+28(SB)/4, $0x3d2aaaab
+GLOBL c4<>(SB), RODATA|NOPTR, $32
+
+DATA c3<>+0(SB)/4, $0x3e2aaaab
+DATA c3<>+4(SB)/4, $0x3e2aaaab
+DATA c3<>+8(SB)/4, $0x3e2aaaab
+DATA c3<>+12(SB)/4, $0x3e2aaaab
+DATA c3<>+16(SB)/4, $0x3e2aaaab
+DATA c3<>+20(SB)/4, $0x3e2aaaab
+DATA c3<>+24(SB)/4, $0x3e2aaaab
+DATA c3<>+28(SB)/4, $0x3e2aaaab
+GLOBL c3<>(SB), RODATA|NOPTR, $32
+
+DATA c2<>+0(SB)/4, $0x3f000000
+DATA c2<>+4(SB)/4, $0x3f000000
+DATA c2<>+8(SB)/4, $0x3f000000
+DATA c2<>+12(SB)/4, $0x3f000000
+DATA c2<>+16(SB)/4, $0x3f000000
+DATA c2<>+20(SB)/4, $0x3f000000
+DATA c2<>+24(SB)/4, $0x3f000000
+DATA c2<>+28(SB)/4, $0x3f000000
+GLOBL c2<>(SB), RODATA|NOPTR, $32
+
+DATA one<>+0(SB)/4, $0x3f800000
+DATA one<>+4(SB)/4, $0x3f800000
+DATA one<>+8(SB)/4, $0x3f800000
+DATA one<>+12(SB)/4, $0x3f800000
+DATA one<>+16(SB)/4, $0x3f800000
+DATA one<>+20(SB)/4, $0x3f800000
+DATA one<>+24(SB)/4, $0x3f800000
+DATA one<>+28(SB)/4, $0x3f800000
+GLOBL one<>(SB), RODATA|NOPTR, $32
+
+DATA expbias<>+0(SB)/4, $0x4b3fff81
+DATA expbias<>+4(SB)/4, $0x4b3fff81
+DATA expbias<>+8(SB)/4, $0x4b3fff81
+DATA expbias<>+12(SB)/4, $0x4b3fff81
+DATA expbias<>+16(SB)/4, $0x4b3fff81
+DATA expbias<>+20(SB)/4, $0x4b3fff81
+DATA expbias<>+24(SB)/4, $0x4b3fff81
+DATA expbias<>+28(SB)/4, $0x4b3fff81
+GLOBL expbias<>(SB), RODATA|NOPTR, $32
+
+// func siluAVX2(x, sig, y *float32, n int)
+// For i < n (n a multiple of 8): s = 1/(1+e^-x[i]), sig[i] = s, y[i] = x[i]*s.
+TEXT ·siluAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ sig+8(FP), DI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   done
+	VMOVUPS signbit<>(SB), Y8
+	VMOVUPS clamplo<>(SB), Y9
+	VMOVUPS clamphi<>(SB), Y10
+	VMOVUPS magic<>(SB), Y11
+	VMOVUPS one<>(SB), Y12
+
+loop:
+	VMOVUPS (SI), Y0           // x
+	VXORPS  Y8, Y0, Y1         // z = -x
+	VMAXPS  Y1, Y9, Y1         // z = max(z, -87)
+	VMINPS  Y1, Y10, Y1        // z = min(z, 88)
+	VMOVAPS Y11, Y2
+	VFMADD231PS log2e<>(SB), Y1, Y2 // t = z*log2e + magic: k+magic, rounded once
+	VSUBPS  Y11, Y2, Y3        // k = t - magic
+	VFNMADD231PS ln2hi<>(SB), Y3, Y1 // r = z - k*ln2hi
+	VFNMADD231PS ln2lo<>(SB), Y3, Y1 // r -= k*ln2lo
+	VMOVUPS c6<>(SB), Y4
+	VFMADD213PS c5<>(SB), Y1, Y4 // p = p*r + c5
+	VFMADD213PS c4<>(SB), Y1, Y4
+	VFMADD213PS c3<>(SB), Y1, Y4
+	VFMADD213PS c2<>(SB), Y1, Y4
+	VFMADD213PS Y12, Y1, Y4    // + 1
+	VFMADD213PS Y12, Y1, Y4    // + 1: p = e^r
+	VPSUBD  expbias<>(SB), Y2, Y2 // k + 127
+	VPSLLD  $23, Y2, Y2        // bits of 2^k
+	VMULPS  Y2, Y4, Y4         // e^z
+	VADDPS  Y12, Y4, Y4        // 1 + e^-x
+	VDIVPS  Y4, Y12, Y5        // s = 1/(1 + e^-x)
+	VMOVUPS Y5, (DI)
+	VMULPS  Y5, Y0, Y6         // y = x*s
+	VMOVUPS Y6, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  loop
+
+done:
+	VZEROUPPER
+	RET
