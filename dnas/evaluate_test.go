@@ -1,0 +1,55 @@
+package dnas
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"dnas/dnas/mnist"
+	"dnas/dnas/tensor"
+)
+
+// The committed classifier must be a good one, and FID on its features must
+// be ~0 for the test set against itself and large for noise.
+func TestFIDSanityWithCommittedClassifier(t *testing.T) {
+	ctx := context.Background()
+	c, err := DefaultClassifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := mnist.LoadTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := c.Accuracy(ctx, test)
+	if err != nil || acc < 0.99 {
+		t.Fatalf("committed LeNet test accuracy %.4f (%v), want >= 0.99", acc, err)
+	}
+	x, _ := test.First(test.N)
+	same, conf, _, err := ImageScores(ctx, x, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same > 1e-3 || conf < 0.95 {
+		t.Fatalf("test set vs itself: FID %g (want ~0), confident %.3f (want > 0.95)", same, conf)
+	}
+	train, _ := mnist.LoadTrain()
+	xt, _ := train.First(2000)
+	real, _, _, err := ImageScores(ctx, xt, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := tensor.New(2000, 1, 28, 28)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range noise.Data {
+		noise.Data[i] = float32(r.Float64()*2 - 1)
+	}
+	bad, badConf, _, err := ImageScores(ctx, noise, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("LeNet FID: train[:2000] vs test %.3f, uniform noise vs test %.1f (confident %.2f)", real, bad, badConf)
+	if !(bad > 50*real) || bad < 10 {
+		t.Fatalf("FID of noise %.3f should dwarf FID of real digits %.3f", bad, real)
+	}
+}

@@ -1,0 +1,120 @@
+package dnas
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"dnas/dnas/diffusion"
+	"dnas/dnas/unet"
+)
+
+// TeacherPreset is a named teacher recipe: the UNet architecture, the noise
+// schedule and the training hyper-parameters that produce a committed
+// checkpoint. It is saved inside every teacher checkpoint, so a checkpoint
+// says how it was made.
+type TeacherPreset struct {
+	Name  string              `json:"name"`
+	UNet  unet.Config         `json:"unet"`
+	Noise diffusion.NoiseKind `json:"noise"` // noise schedule kind (linear by default)
+	T     int                 `json:"t"`     // diffusion steps (1000)
+
+	BatchSize   int     `json:"batch_size"`
+	LR          float32 `json:"lr"`           // Adam learning rate after warm-up
+	WarmupSteps int     `json:"warmup_steps"` // linear LR warm-up from 0
+	GradClip    float64 `json:"grad_clip"`    // global gradient-norm clip (0 = off)
+	EMADecay    float32 `json:"ema_decay"`    // decay of the EMA weights used for sampling
+	Steps       int     `json:"steps"`        // training steps of the committed checkpoint
+
+	// SampleSteps is the default number of DDIM steps for this teacher.
+	SampleSteps int `json:"sample_steps"`
+}
+
+// teacherPresets are the three presets of the project (see the api notes):
+// tiny for tests (seconds), small for interactive work (minutes), base the
+// default MNIST teacher of METHOD.md.
+var teacherPresets = map[string]TeacherPreset{
+	"tiny": {
+		Name: "tiny",
+		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 8, Mult: []int{1, 2}, NumResBlocks: 1,
+			AttnRes: []int{14}, Dropout: 0},
+		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
+		BatchSize: 16, LR: 1e-3, WarmupSteps: 0, GradClip: 1, EMADecay: 0.99, Steps: 200, SampleSteps: 20,
+	},
+	"small": {
+		Name: "small",
+		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 16, Mult: []int{1, 2, 2}, NumResBlocks: 1,
+			AttnRes: []int{7}, Dropout: 0.1},
+		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
+		BatchSize: 64, LR: 1e-3, WarmupSteps: 200, GradClip: 1, EMADecay: 0.999, Steps: 6000, SampleSteps: 50,
+	},
+	"base": {
+		Name: "base",
+		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 32, Mult: []int{1, 2, 2}, NumResBlocks: 2,
+			AttnRes: []int{7}, Dropout: 0.1},
+		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
+		BatchSize: 64, LR: 5e-4, WarmupSteps: 500, GradClip: 1, EMADecay: 0.9995, Steps: 40000, SampleSteps: 50,
+	},
+}
+
+// TeacherPresetNames lists the preset names, smallest first.
+func TeacherPresetNames() []string {
+	names := make([]string, 0, len(teacherPresets))
+	for n := range teacherPresets {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		return teacherPresets[names[i]].UNet.Ch*teacherPresets[names[i]].UNet.NumResBlocks <
+			teacherPresets[names[j]].UNet.Ch*teacherPresets[names[j]].UNet.NumResBlocks
+	})
+	return names
+}
+
+// LookupTeacherPreset returns the preset called name ("tiny", "small" or
+// "base"). The returned value is a copy: change it freely.
+func LookupTeacherPreset(name string) (TeacherPreset, error) {
+	p, ok := teacherPresets[strings.ToLower(name)]
+	if !ok {
+		return TeacherPreset{}, fmt.Errorf("dnas: unknown preset %q; choose one of %s", name, strings.Join(TeacherPresetNames(), ", "))
+	}
+	p.UNet.Mult = append([]int(nil), p.UNet.Mult...)
+	p.UNet.AttnRes = append([]int(nil), p.UNet.AttnRes...)
+	return p, nil
+}
+
+// PresetUNetConfig returns the UNet architecture of the preset called name.
+func PresetUNetConfig(name string) (unet.Config, error) {
+	p, err := LookupTeacherPreset(name)
+	return p.UNet, err
+}
+
+// NoiseSchedule returns the preset's diffusion noise schedule.
+func (p TeacherPreset) NoiseSchedule() (*diffusion.NoiseSchedule, error) {
+	kind, t := p.Noise, p.T
+	if kind == "" {
+		kind = diffusion.LinearNoise
+	}
+	if t == 0 {
+		t = diffusion.DefaultSteps
+	}
+	return diffusion.NewNoiseSchedule(kind, t)
+}
+
+// Validate checks the architecture and the hyper-parameters.
+func (p TeacherPreset) Validate() error {
+	if err := p.UNet.Validate(); err != nil {
+		return fmt.Errorf("preset %q: %w", p.Name, err)
+	}
+	switch {
+	case p.BatchSize < 1:
+		return fmt.Errorf("preset %q: batch size %d must be >= 1", p.Name, p.BatchSize)
+	case !(p.LR > 0):
+		return fmt.Errorf("preset %q: learning rate %v must be > 0", p.Name, p.LR)
+	case p.EMADecay < 0 || p.EMADecay >= 1:
+		return fmt.Errorf("preset %q: EMA decay %v must be in [0, 1)", p.Name, p.EMADecay)
+	}
+	if _, err := p.NoiseSchedule(); err != nil {
+		return fmt.Errorf("preset %q: %w", p.Name, err)
+	}
+	return nil
+}

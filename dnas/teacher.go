@@ -1,0 +1,439 @@
+package dnas
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+
+	"dnas/dnas/checkpoint"
+	"dnas/dnas/diffusion"
+	"dnas/dnas/mnist"
+	"dnas/dnas/nn"
+	"dnas/dnas/progress"
+	"dnas/dnas/tensor"
+	"dnas/dnas/unet"
+	"dnas/models"
+)
+
+// Teacher is a trained noise-prediction UNet with its noise schedule: the
+// frozen model DiffNAS distils from. It implements diffusion.Denoiser, so
+// it can be sampled (Sample, SampleGrid) and evaluated (Evaluate).
+type Teacher struct {
+	Preset   TeacherPreset
+	Net      *unet.UNet
+	Schedule *diffusion.NoiseSchedule
+	Step     int    // training steps behind these weights
+	Source   string // where the weights came from (a path, "models/small.safetensors", or "training")
+}
+
+// PredictNoise runs the network in evaluation mode (no dropout) on noisy
+// images x [N,1,28,28] at timesteps t. The result is a buffer the network
+// reuses on its next call.
+func (t *Teacher) PredictNoise(x *tensor.Tensor, ts []float32) *tensor.Tensor {
+	t.Net.SetTraining(false)
+	return t.Net.Forward(x, ts)
+}
+
+// ID identifies the teacher by a hash of its architecture and weights, so a
+// search result can be checked against the teacher it was made for.
+func (t *Teacher) ID() string {
+	h := sha256.New()
+	cfg, _ := json.Marshal(t.Preset.UNet)
+	h.Write(cfg)
+	for _, p := range t.Net.Params() {
+		h.Write([]byte(p.Name))
+		for _, v := range p.Data {
+			b := math.Float32bits(v)
+			h.Write([]byte{byte(b), byte(b >> 8), byte(b >> 16), byte(b >> 24)})
+		}
+	}
+	return t.Preset.Name + "-" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// String describes the teacher in one line.
+func (t *Teacher) String() string {
+	return fmt.Sprintf("teacher %s (ch %d, mult %v, %d res/level, attn %v): %s params, %s MACs/sample, step %d, from %s",
+		t.Preset.Name, t.Preset.UNet.Ch, t.Preset.UNet.Mult, t.Preset.UNet.NumResBlocks, t.Preset.UNet.AttnRes,
+		FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()), t.Step, t.Source)
+}
+
+// Save writes the teacher's weights (only: no optimiser state) and its
+// preset to a safetensors file, atomically. This is the format of the
+// committed models; LoadTeacher reads it back.
+func (t *Teacher) Save(path string) error {
+	var f checkpoint.File
+	f.AddParams("model.", t.Net.Params())
+	if err := f.SetMetaJSON("preset", t.Preset); err != nil {
+		return err
+	}
+	f.SetMeta("format", teacherFormat)
+	f.SetMeta("kind", "weights")
+	f.SetMeta("step", strconv.Itoa(t.Step))
+	return f.Save(path)
+}
+
+const teacherFormat = "dnas-teacher/1"
+
+// LoadTeacher reads a teacher from a checkpoint written by Teacher.Save or
+// by a TeacherTrainer (whose EMA weights it takes). A checkpoint whose
+// tensors do not fit the architecture recorded in it is an error naming the
+// tensor.
+func LoadTeacher(path string) (*Teacher, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := teacherFromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("dnas.LoadTeacher %s: %w", path, err)
+	}
+	t.Source = path
+	return t, nil
+}
+
+// teacherFromFile builds a teacher from a decoded checkpoint: the EMA
+// weights of a training checkpoint, the model weights of a weights file.
+func teacherFromFile(f *checkpoint.File) (*Teacher, error) {
+	if f.Metadata["format"] != teacherFormat {
+		return nil, fmt.Errorf("not a dnas teacher checkpoint (format %q, want %q)", f.Metadata["format"], teacherFormat)
+	}
+	var p TeacherPreset
+	if err := f.MetaJSON("preset", &p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	net, err := unet.New(p.UNet, 0)
+	if err != nil {
+		return nil, err
+	}
+	prefix := "model."
+	if f.Metadata["kind"] == "training" {
+		prefix = "ema."
+	}
+	if err := f.LoadParams(prefix, net.Params()); err != nil {
+		return nil, err
+	}
+	if extra := f.Unused(prefix, net.Params()); len(extra) > 0 {
+		return nil, fmt.Errorf("checkpoint tensor %q is not part of the %s architecture: the checkpoint and its recorded config disagree", extra[0], p.Name)
+	}
+	sched, err := p.NoiseSchedule()
+	if err != nil {
+		return nil, err
+	}
+	step, _ := strconv.Atoi(f.Metadata["step"])
+	return &Teacher{Preset: p, Net: net, Schedule: sched, Step: step}, nil
+}
+
+// TeacherTrainer trains a teacher UNet by noise prediction on MNIST, one
+// optimiser step at a time:
+//
+//	x0 ~ MNIST batch, t ~ U{0..T-1}, eps ~ N(0,I)
+//	loss = |eps_theta(sqrt(aBar_t) x0 + sqrt(1-aBar_t) eps, t) - eps|^2
+//
+// with Adam (linear warm-up), global gradient-norm clipping and an EMA of
+// the weights (the EMA weights are the teacher). All randomness comes from
+// one seeded PCG plus the batcher's seeded shuffles, and a checkpoint holds
+// their state, so Resume continues exactly: the next step's loss is the one
+// an uninterrupted run would have computed.
+type TeacherTrainer struct {
+	Preset   TeacherPreset
+	Seed     uint64
+	Net      *unet.UNet
+	Schedule *diffusion.NoiseSchedule
+	Opt      *nn.Adam
+	EMA      *nn.EMA
+	Data     *mnist.Batcher
+	StepNum  int     // optimiser steps done
+	LastLoss float64 // loss of the last step
+
+	// CheckpointPath, when set, is where Train writes a training checkpoint
+	// every CheckpointEvery steps (0 => every 500), when it stops and when
+	// it finishes.
+	CheckpointPath  string
+	CheckpointEvery int
+	// Reporter receives progress events (nil => progress.Default()).
+	Reporter progress.Reporter
+
+	pcg    *rand.PCG
+	rng    *rand.Rand
+	params []*nn.Param
+	batch  diffusion.NoisyBatch
+	dpred  *tensor.Tensor
+}
+
+// NewTeacherTrainer starts training the preset from random weights; seed
+// fixes the initial weights, the data order, the timesteps, the noise and
+// the dropout masks.
+func NewTeacherTrainer(p TeacherPreset, seed uint64) (*TeacherTrainer, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	train, err := mnist.LoadTrain()
+	if err != nil {
+		return nil, err
+	}
+	net, err := unet.New(p.UNet, seed)
+	if err != nil {
+		return nil, err
+	}
+	sched, err := p.NoiseSchedule()
+	if err != nil {
+		return nil, err
+	}
+	tr := &TeacherTrainer{Preset: p, Seed: seed, Net: net, Schedule: sched,
+		Data: mnist.NewBatcher(train, p.BatchSize, seed)}
+	tr.params = net.Params()
+	tr.Opt = nn.NewAdam(tr.params, p.LR)
+	tr.EMA = nn.NewEMA(tr.params, p.EMADecay)
+	tr.pcg = rand.NewPCG(seed, 0x7465616368)
+	tr.rng = rand.New(tr.pcg)
+	return tr, nil
+}
+
+// NewTeacherTrainerByName is NewTeacherTrainer on the preset called name.
+func NewTeacherTrainerByName(preset string, seed uint64) (*TeacherTrainer, error) {
+	p, err := LookupTeacherPreset(preset)
+	if err != nil {
+		return nil, err
+	}
+	return NewTeacherTrainer(p, seed)
+}
+
+// lr is the learning rate at step s (1-based): linear warm-up, then constant.
+func (tr *TeacherTrainer) lr(s int) float32 {
+	if w := tr.Preset.WarmupSteps; w > 0 && s < w {
+		return tr.Preset.LR * float32(s) / float32(w)
+	}
+	return tr.Preset.LR
+}
+
+// Step runs one optimiser step on the next batch and returns its loss. A NaN
+// or infinite loss or gradient is an error naming the step; the weights,
+// the EMA and the optimiser are then left as they were before the step.
+func (tr *TeacherTrainer) Step() (loss float64, err error) {
+	defer nn.Catch(&err)
+	s := tr.StepNum + 1
+	x0, _ := tr.Data.Next()
+	b := tr.Schedule.Noisy(x0, tr.rng, false, &tr.batch)
+	tr.Net.SetDropoutSeed(tr.Seed ^ uint64(s)*0x9e3779b97f4a7c15)
+	tr.Net.SetTraining(true)
+	nn.ZeroGrads(tr.params)
+	pred := tr.Net.Forward(b.Xt, b.TF)
+	if tr.dpred == nil {
+		tr.dpred = &tensor.Tensor{}
+	}
+	loss = diffusion.NoiseLoss(pred, b.Noise, tr.dpred)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, &DivergedError{Step: s, What: "loss", Value: loss}
+	}
+	tr.Net.Backward(tr.dpred)
+	clip := tr.Preset.GradClip
+	if clip <= 0 {
+		clip = math.Inf(1)
+	}
+	if norm := nn.ClipGradNorm(tr.params, clip); math.IsNaN(norm) || math.IsInf(norm, 0) {
+		return loss, &DivergedError{Step: s, What: "gradient norm", Value: norm}
+	}
+	tr.Opt.LR = tr.lr(s)
+	tr.Opt.Update()
+	tr.EMA.Update()
+	tr.StepNum = s
+	tr.LastLoss = loss
+	return loss, nil
+}
+
+// DivergedError reports a training step whose loss or gradient was not a
+// finite number. Training stops there, with the weights of the step before.
+type DivergedError struct {
+	Step  int
+	What  string // "loss" or "gradient norm"
+	Value float64
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("training diverged at step %d: the %s is %v; the weights of step %d are kept (lower the learning rate or resume from the last checkpoint)", e.Step, e.What, e.Value, e.Step-1)
+}
+
+// Train runs steps optimiser steps, reporting progress (loss and images per
+// second) and writing checkpoints to CheckpointPath if it is set. Cancelling
+// ctx stops it before the next step: the weights trained so far are kept
+// (and checkpointed) and the context's error is returned, wrapped.
+func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
+	every := tr.CheckpointEvery
+	if every <= 0 {
+		every = 500
+	}
+	first := tr.StepNum
+	task := fmt.Sprintf("teacher %s", tr.Preset.Name)
+	track := progress.NewTracker(task, steps, tr.Reporter)
+	save := func() error {
+		if tr.CheckpointPath == "" {
+			return nil
+		}
+		return tr.SaveCheckpoint(tr.CheckpointPath)
+	}
+	for i := 1; i <= steps; i++ {
+		if err := ctx.Err(); err != nil {
+			track.Done(i-1, tr.LastLoss)
+			if serr := save(); serr != nil {
+				return errors.Join(fmt.Errorf("teacher training stopped at step %d: %w", tr.StepNum, err), serr)
+			}
+			return fmt.Errorf("teacher training stopped at step %d (weights kept): %w", tr.StepNum, err)
+		}
+		loss, err := tr.Step()
+		if err != nil {
+			track.Done(i-1, tr.LastLoss)
+			return err
+		}
+		track.Step(i, tr.Preset.BatchSize, loss)
+		if (tr.StepNum-first)%every == 0 && i < steps {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	track.Done(steps, tr.LastLoss)
+	return save()
+}
+
+// Teacher returns the teacher made of the EMA weights (a copy: training can
+// go on without changing it).
+func (tr *TeacherTrainer) Teacher() (*Teacher, error) {
+	net, err := unet.New(tr.Preset.UNet, tr.Seed)
+	if err != nil {
+		return nil, err
+	}
+	tr.EMA.CopyTo(net.Params())
+	return &Teacher{Preset: tr.Preset, Net: net, Schedule: tr.Schedule, Step: tr.StepNum, Source: "training"}, nil
+}
+
+// SaveCheckpoint writes everything needed to resume to a safetensors file,
+// atomically: the weights ("model."), the EMA weights ("ema."), Adam's
+// moments ("adam.m.", "adam.v."), and in the metadata the preset, the seed,
+// the step, Adam's step, the RNG state and the batcher's position.
+func (tr *TeacherTrainer) SaveCheckpoint(path string) error {
+	var f checkpoint.File
+	f.AddParams("model.", tr.params)
+	for i, p := range tr.params {
+		f.Add("ema."+p.Name, p.Shape, tr.EMA.Shadow[i])
+		f.Add("adam.m."+p.Name, p.Shape, tr.Opt.M[i])
+		f.Add("adam.v."+p.Name, p.Shape, tr.Opt.V[i])
+	}
+	if err := f.SetMetaJSON("preset", tr.Preset); err != nil {
+		return err
+	}
+	rs, err := tr.pcg.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("dnas: saving the RNG state: %w", err)
+	}
+	f.SetMeta("format", teacherFormat)
+	f.SetMeta("kind", "training")
+	f.SetMeta("seed", strconv.FormatUint(tr.Seed, 10))
+	f.SetMeta("step", strconv.Itoa(tr.StepNum))
+	f.SetMeta("adam_step", strconv.Itoa(tr.Opt.Step))
+	f.SetMeta("rng", base64.StdEncoding.EncodeToString(rs))
+	f.SetMeta("data_epoch", strconv.Itoa(tr.Data.Epoch))
+	f.SetMeta("data_pos", strconv.Itoa(tr.Data.Pos))
+	f.SetMeta("loss", strconv.FormatFloat(tr.LastLoss, 'g', -1, 64))
+	return f.Save(path)
+}
+
+// ResumeTeacherTrainer rebuilds a trainer from a checkpoint written by
+// SaveCheckpoint; its next Step is the step an uninterrupted run would have
+// taken. CheckpointPath is set to path.
+func ResumeTeacherTrainer(path string) (*TeacherTrainer, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Metadata["format"] != teacherFormat || f.Metadata["kind"] != "training" {
+		return nil, fmt.Errorf("dnas: %s is not a teacher training checkpoint (format %q, kind %q); weights-only files load with LoadTeacher", path, f.Metadata["format"], f.Metadata["kind"])
+	}
+	var p TeacherPreset
+	if err := f.MetaJSON("preset", &p); err != nil {
+		return nil, err
+	}
+	seed, err := strconv.ParseUint(f.Metadata["seed"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("dnas: %s: bad seed metadata: %w", path, err)
+	}
+	tr, err := NewTeacherTrainer(p, seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.loadState(f); err != nil {
+		return nil, fmt.Errorf("dnas: resuming from %s: %w", path, err)
+	}
+	tr.CheckpointPath = path
+	return tr, nil
+}
+
+// loadState restores weights, EMA, optimiser, counters and RNG from f.
+func (tr *TeacherTrainer) loadState(f *checkpoint.File) error {
+	if err := f.LoadParams("model.", tr.params); err != nil {
+		return err
+	}
+	for i, p := range tr.params {
+		for _, part := range []struct {
+			prefix string
+			dst    []float32
+		}{{"ema.", tr.EMA.Shadow[i]}, {"adam.m.", tr.Opt.M[i]}, {"adam.v.", tr.Opt.V[i]}} {
+			t, ok := f.Get(part.prefix + p.Name)
+			if !ok || len(t.Data) != len(part.dst) {
+				return fmt.Errorf("checkpoint tensor %q is missing or has shape %v, want %v", part.prefix+p.Name, t.Shape, p.Shape)
+			}
+			copy(part.dst, t.Data)
+		}
+	}
+	ints := map[string]*int{"step": &tr.StepNum, "adam_step": &tr.Opt.Step, "data_epoch": &tr.Data.Epoch, "data_pos": &tr.Data.Pos}
+	for k, dst := range ints {
+		v, err := strconv.Atoi(f.Metadata[k])
+		if err != nil {
+			return fmt.Errorf("metadata %q: %w", k, err)
+		}
+		*dst = v
+	}
+	rs, err := base64.StdEncoding.DecodeString(f.Metadata["rng"])
+	if err != nil {
+		return fmt.Errorf("metadata \"rng\": %w", err)
+	}
+	if err := tr.pcg.UnmarshalBinary(rs); err != nil {
+		return fmt.Errorf("metadata \"rng\": %w", err)
+	}
+	tr.LastLoss, _ = strconv.ParseFloat(f.Metadata["loss"], 64)
+	return nil
+}
+
+// LoadTeacherPreset loads the committed teacher of a preset ("small" or
+// "base") from models/<name>.safetensors (embedded in the binary; the
+// directory $DNAS_MODELS overrides it).
+func LoadTeacherPreset(name string) (*Teacher, error) {
+	p, err := LookupTeacherPreset(name)
+	if err != nil {
+		return nil, err
+	}
+	file := p.Name + ".safetensors"
+	data, err := models.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	f, err := checkpoint.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("dnas: models/%s: %w", file, err)
+	}
+	t, err := teacherFromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("dnas: models/%s: %w", file, err)
+	}
+	t.Source = "models/" + file
+	return t, nil
+}
