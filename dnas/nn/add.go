@@ -131,7 +131,7 @@ func (l *BroadcastAdd) Backward(dy *tensor.Tensor) (dx, dv *tensor.Tensor) {
 func (l *BroadcastAdd) backwardRange(lo, hi int) {
 	s := l.s
 	for p := lo; p < hi; p++ {
-		l.dv.Data[p] = sum4(l.dy.Data[p*s : (p+1)*s])
+		l.dv.Data[p] = vsum(l.dy.Data[p*s : (p+1)*s])
 	}
 }
 

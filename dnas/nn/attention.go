@@ -3,28 +3,28 @@ package nn
 // Attention is single-head spatial self-attention with a residual connection,
 // the `Attn` module of the DDPM UNet (shared/bench/torch_unet.py):
 //
-//	x [B, C, H, W], L = H*W positions
+//	x [B, C, H, W], L = H*W positions; per sample, h = norm(x) is a [C, L] matrix
 //	h = GroupNorm(min(8, C), C)(x)
-//	[q; k; v] = Wqkv·h + bqkv          (1x1 conv C -> 3C; q, k, v are [C, L])
-//	A = softmax_rows(qᵀk / sqrt(C))     ([L, L]; row i = query position i)
-//	o = v·Aᵀ                            ([C, L])
-//	y = x + Wo·o + bo                   (1x1 conv C -> C)
+//	[Q; K; V] = Wqkv·h + bqkv          (1x1 conv C -> 3C; Q, K, V are [C, L])
+//	A = softmax_rows(Qᵀ·K / sqrt(C))    ([L, L]; row i = query position i)
+//	O = V·Aᵀ                            ([C, L])
+//	y = x + Wo·O + bo                   (1x1 conv C -> C)
 //
-// Internally positions are rows ("tokens"): with ht = hᵀ [B*L, C] the two
-// 1x1 convs are single matrix products over the whole batch
-// (qkvt = ht·Wqkvᵀ, yt = ot·Woᵀ) and only the L x L products run per sample:
+// Backward, per sample (dy [C, L]):
 //
-//	S = Q·Kᵀ/sqrt(C), A = softmax(S), O = A·V     (Q, K, V, O are [L, C] slices)
+//	dWo += dy·Oᵀ,  dbo += rowsum(dy),  dO = Woᵀ·dy
+//	dA = dOᵀ·V,  dV = dO·A,  dS = A ⊙ (dA - rowsum(dA ⊙ A))
+//	dQ = K·dSᵀ/sqrt(C),  dK = Q·dS/sqrt(C)
+//	dWqkv += dqkv·hᵀ,  dbqkv += rowsum(dqkv),  dh = Wqkvᵀ·dqkv
+//	dx = dy + GroupNorm backward(dh)
 //
-// Backward, per sample (dO from dyt·Wo):
+// Every product is one sample's, so whole samples are spread over the
+// workers (the BLAS runs single-threaded inside each) and nothing is
+// transposed. In backward, worker slot g accumulates the weight gradients of
+// its fixed share of the batch in its own buffers, summed in slot order at
+// the end: the result does not depend on timing.
 //
-//	dA = dO·Vᵀ,  dV = Aᵀ·dO,  dS = A ⊙ (dA - rowsum(dA ⊙ A)),
-//	dQ = dS·K/sqrt(C),  dK = dSᵀ·Q/sqrt(C)
-//
-// then dWqkv += dqkvᵀ·ht, dht = dqkv·Wqkv, through the GroupNorm, plus dy for
-// the residual.
-//
-// MACs per sample: 3C·C·L (qkv) + C·C·L (proj) + 2·L²·C (qᵀk and v·Aᵀ).
+// MACs per sample: 3C·C·L (qkv) + C·C·L (proj) + 2·L²·C (Qᵀ·K and V·Aᵀ).
 
 import (
 	"fmt"
@@ -46,22 +46,23 @@ type Attention struct {
 	ProjW *Param // [C, C, 1, 1]
 	ProjB *Param // [C]
 
-	b, l       int
-	scale      float32
-	x, dy      *tensor.Tensor
-	y, dx, dhn *tensor.Tensor
-	ht         []float32 // [B*L, C]  normalised input, token-major
-	qkv        []float32 // [B*L, 3C]
-	att        []float32 // [B, L, L] softmax weights (dS in backward is a separate buffer)
-	ot         []float32 // [B*L, C]  attention output, token-major
-	yt         []float32 // [B*L, C]  projection output (forward) / dy token-major (backward)
-	dot, dht   []float32 // [B*L, C]
-	dqkv       []float32 // [B*L, 3C]
-	datt       []float32 // [B, L, L]
-	ones       []float32
-	dxn        *tensor.Tensor
+	b, l           int
+	scale          float32
+	x, dy          *tensor.Tensor
+	y, dx, dhn     *tensor.Tensor
+	dxn            *tensor.Tensor
+	qkv            []float32 // [B, 3C, L]
+	att            []float32 // [B, L, L] softmax weights
+	ot             []float32 // [B, C, L] attention output before the projection
+	slots          []attnSlot
+	fwd, bwd, addR func(lo, hi int)
+}
 
-	toTokens, fromTokens, softmax, dyTokens, softmaxBack, dhFromTokens, addResidual func(lo, hi int)
+// attnSlot is one worker's share of the backward: scratch matrices and
+// partial weight gradients.
+type attnSlot struct {
+	dO, dqkv, dA                 []float32 // [C, L], [3C, L], [L, L]
+	dQKVW, dQKVB, dProjW, dProjB []float32
 }
 
 // NewAttention returns the attention block over c channels, with PyTorch's
@@ -84,8 +85,7 @@ func NewAttention(name string, c int, rng *rand.Rand) (*Attention, error) {
 	uniformFanIn(a.QKVB.Data, c, rng)
 	uniformFanIn(a.ProjW.Data, c, rng)
 	uniformFanIn(a.ProjB.Data, c, rng)
-	a.toTokens, a.fromTokens, a.softmax = a.toTokensRange, a.fromTokensRange, a.softmaxRange
-	a.dyTokens, a.softmaxBack, a.dhFromTokens, a.addResidual = a.dyTokensRange, a.softmaxBackRange, a.dhFromTokensRange, a.addResidualRange
+	a.fwd, a.bwd, a.addR = a.forwardRange, a.backwardRange, a.addResidualRange
 	return a, nil
 }
 
@@ -111,74 +111,62 @@ func (a *Attention) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	b, c, l := x.Shape[0], a.C, x.Shape[2]*x.Shape[3]
 	a.x, a.b, a.l = x, b, l
-	bl := b * l
-	a.ht = resize(a.ht, bl*c)
-	a.qkv = resize(a.qkv, bl*3*c)
+	a.qkv = resize(a.qkv, b*3*c*l)
 	a.att = resize(a.att, b*l*l)
-	a.ot = resize(a.ot, bl*c)
-	a.yt = resize(a.yt, bl*c)
+	a.ot = resize(a.ot, b*c*l)
 	a.y = tensor.Ensure(a.y, x.Shape...)
-
 	a.Norm.Forward(x)
-	tensor.ParallelFor(b, c*l, a.toTokens)
-	for r := range bl {
-		copy(a.qkv[r*3*c:(r+1)*3*c], a.QKVB.Data)
-	}
-	blas.Sgemm(false, true, bl, 3*c, c, 1, a.ht, c, a.QKVW.Data, c, 1, a.qkv, 3*c)
-	for s := range b {
-		q := a.qkv[s*l*3*c:]
-		blas.Sgemm(false, true, l, l, c, a.scale, q, 3*c, q[c:], 3*c, 0, a.att[s*l*l:], l)
-	}
-	tensor.ParallelFor(bl, 8*l, a.softmax)
-	for s := range b {
-		v := a.qkv[s*l*3*c+2*c:]
-		blas.Sgemm(false, false, l, c, l, 1, a.att[s*l*l:], l, v, 3*c, 0, a.ot[s*l*c:], c)
-	}
-	blas.Sgemm(false, true, bl, c, c, 1, a.ot, c, a.ProjW.Data, c, 0, a.yt, c)
-	tensor.ParallelFor(b, 2*c*l, a.fromTokens)
+	tensor.ParallelFor(b, (4*c*c*l+2*l*l*c)/16, a.fwd)
 	return a.y
 }
 
-// toTokensRange transposes the normalised samples [C, L] -> ht [L, C].
-func (a *Attention) toTokensRange(lo, hi int) {
-	transposeSamples(a.Norm.y.Data, a.ht, a.C, a.l, lo, hi)
-}
-
-// fromTokensRange writes y[b, c, l] = x[b, c, l] + yt[b*L+l, c] + bo[c].
-func (a *Attention) fromTokensRange(lo, hi int) {
+func (a *Attention) forwardRange(lo, hi int) {
 	c, l := a.C, a.l
 	for s := lo; s < hi; s++ {
-		yt := a.yt[s*l*c : (s+1)*l*c]
+		h := a.Norm.y.Data[s*c*l : (s+1)*c*l]
+		qkv := a.qkv[s*3*c*l : (s+1)*3*c*l]
+		at := a.att[s*l*l : (s+1)*l*l]
+		o := a.ot[s*c*l : (s+1)*c*l]
+		x, y := a.x.Data[s*c*l:(s+1)*c*l], a.y.Data[s*c*l:(s+1)*c*l]
+		for r := range 3 * c {
+			fill(qkv[r*l:(r+1)*l], a.QKVB.Data[r])
+		}
+		blas.Sgemm(false, false, 3*c, l, c, 1, a.QKVW.Data, c, h, l, 1, qkv, l)
+		q, k, v := qkv[:c*l], qkv[c*l:2*c*l], qkv[2*c*l:]
+		blas.Sgemm(true, false, l, l, c, a.scale, q, l, k, l, 0, at, l)
+		for r := range l {
+			softmaxRow(at[r*l : (r+1)*l])
+		}
+		blas.Sgemm(false, true, c, l, l, 1, v, l, at, l, 0, o, l)
 		for ch := range c {
 			bias := a.ProjB.Data[ch]
-			x, y := a.x.Data[(s*c+ch)*l:(s*c+ch+1)*l], a.y.Data[(s*c+ch)*l:(s*c+ch+1)*l]
-			y = y[:len(x)]
-			for p, v := range x {
-				y[p] = v + yt[p*c+ch] + bias
+			xs, ys := x[ch*l:(ch+1)*l], y[ch*l:(ch+1)*l]
+			ys = ys[:len(xs)]
+			for i, v := range xs {
+				ys[i] = v + bias
 			}
 		}
+		blas.Sgemm(false, false, c, l, c, 1, a.ProjW.Data, c, o, l, 1, y, l)
 	}
 }
 
-// softmaxRange turns rows [lo, hi) of the [B*L, L] score matrix into probabilities.
-func (a *Attention) softmaxRange(lo, hi int) {
-	l := a.l
-	for r := lo; r < hi; r++ {
-		row := a.att[r*l : (r+1)*l]
-		m := row[0]
-		for _, v := range row {
-			m = max(m, v)
-		}
-		var sum float32
-		for i, v := range row {
-			e := fastExp(v - m)
-			row[i] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for i := range row {
-			row[i] *= inv
-		}
+// softmaxRow replaces row by softmax(row), subtracting the maximum first so
+// no exponential overflows.
+func softmaxRow(row []float32) {
+	m := row[0]
+	for _, v := range row {
+		m = max(m, v)
+	}
+	inv := 1 / vexpShift(row, m)
+	for i := range row {
+		row[i] *= inv
+	}
+}
+
+// fill sets every element of s to v.
+func fill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
 	}
 }
 
@@ -192,67 +180,91 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		shapePanic(a.Name, "Attention.Backward", dy.Shape, "%v (the shape of the forward input)", a.x.Shape)
 	}
 	b, c, l := a.b, a.C, a.l
-	bl := b * l
 	a.dy = dy
-	a.dot = resize(a.dot, bl*c)
-	a.dht = resize(a.dht, bl*c)
-	a.dqkv = resize(a.dqkv, bl*3*c)
-	a.datt = resize(a.datt, b*l*l)
-	a.ones = onesOf(a.ones, bl)
 	a.dhn = tensor.Ensure(a.dhn, dy.Shape...)
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
-
-	dyt := a.yt // the forward's projection output is no longer needed
-	tensor.ParallelFor(b, c*l, a.dyTokens)
-	blas.Sgemm(false, false, 1, c, bl, 1, a.ones, bl, dyt, c, 1, a.ProjB.Grad, c)
-	blas.Sgemm(true, false, c, c, bl, 1, dyt, c, a.ot, c, 1, a.ProjW.Grad, c)
-	blas.Sgemm(false, false, bl, c, c, 1, dyt, c, a.ProjW.Data, c, 0, a.dot, c)
-	for s := range b {
-		v, dv := a.qkv[s*l*3*c+2*c:], a.dqkv[s*l*3*c+2*c:]
-		do, at := a.dot[s*l*c:], a.att[s*l*l:]
-		blas.Sgemm(false, true, l, l, c, 1, do, c, v, 3*c, 0, a.datt[s*l*l:], l)
-		blas.Sgemm(true, false, l, c, l, 1, at, l, do, c, 0, dv, 3*c)
+	nslot := max(1, min(tensor.Workers, b))
+	for len(a.slots) < nslot {
+		a.slots = append(a.slots, attnSlot{})
 	}
-	tensor.ParallelFor(bl, 4*l, a.softmaxBack)
-	for s := range b {
-		q, dq := a.qkv[s*l*3*c:], a.dqkv[s*l*3*c:]
-		ds := a.datt[s*l*l:]
-		blas.Sgemm(false, false, l, c, l, a.scale, ds, l, q[c:], 3*c, 0, dq, 3*c)
-		blas.Sgemm(true, false, l, c, l, a.scale, ds, l, q, 3*c, 0, dq[c:], 3*c)
+	for g := range nslot {
+		sl := &a.slots[g]
+		sl.dO, sl.dqkv, sl.dA = resize(sl.dO, c*l), resize(sl.dqkv, 3*c*l), resize(sl.dA, l*l)
+		sl.dQKVW, sl.dQKVB = zeroed(sl.dQKVW, 3*c*c), zeroed(sl.dQKVB, 3*c)
+		sl.dProjW, sl.dProjB = zeroed(sl.dProjW, c*c), zeroed(sl.dProjB, c)
 	}
-	blas.Sgemm(false, false, 1, 3*c, bl, 1, a.ones, bl, a.dqkv, 3*c, 1, a.QKVB.Grad, 3*c)
-	blas.Sgemm(true, false, 3*c, c, bl, 1, a.dqkv, 3*c, a.ht, c, 1, a.QKVW.Grad, c)
-	blas.Sgemm(false, false, bl, c, 3*c, 1, a.dqkv, 3*c, a.QKVW.Data, c, 0, a.dht, c)
-	tensor.ParallelFor(b, c*l, a.dhFromTokens)
+	tensor.ParallelFor(nslot, b/nslot*(8*c*c*l+4*l*l*c)/16, a.bwd)
+	for g := range nslot {
+		sl := &a.slots[g]
+		addTo(a.QKVW.Grad, sl.dQKVW)
+		addTo(a.QKVB.Grad, sl.dQKVB)
+		addTo(a.ProjW.Grad, sl.dProjW)
+		addTo(a.ProjB.Grad, sl.dProjB)
+	}
 	a.dxn = a.Norm.Backward(a.dhn)
-	tensor.ParallelFor(len(a.dx.Data), 2, a.addResidual)
+	tensor.ParallelFor(len(a.dx.Data), 2, a.addR)
 	a.dy = nil
 	return a.dx
 }
 
-// dyTokensRange transposes dy [C, L] per sample into yt [L, C].
-func (a *Attention) dyTokensRange(lo, hi int) {
-	transposeSamples(a.dy.Data, a.yt, a.C, a.l, lo, hi)
+// backwardRange runs worker slots [lo, hi); slot g takes samples
+// [g·B/n, (g+1)·B/n) of the n = len(slots) in use.
+func (a *Attention) backwardRange(lo, hi int) {
+	c, l := a.C, a.l
+	nslot := max(1, min(tensor.Workers, a.b))
+	for g := lo; g < hi; g++ {
+		sl := &a.slots[g]
+		for s := g * a.b / nslot; s < (g+1)*a.b/nslot; s++ {
+			dy := a.dy.Data[s*c*l : (s+1)*c*l]
+			h := a.Norm.y.Data[s*c*l : (s+1)*c*l]
+			qkv := a.qkv[s*3*c*l : (s+1)*3*c*l]
+			q, k, v := qkv[:c*l], qkv[c*l:2*c*l], qkv[2*c*l:]
+			at, o := a.att[s*l*l:(s+1)*l*l], a.ot[s*c*l:(s+1)*c*l]
+			dq, dk, dv := sl.dqkv[:c*l], sl.dqkv[c*l:2*c*l], sl.dqkv[2*c*l:]
+			rowSums(sl.dProjB, dy, l)
+			blas.Sgemm(false, true, c, c, l, 1, dy, l, o, l, 1, sl.dProjW, c)
+			blas.Sgemm(true, false, c, l, c, 1, a.ProjW.Data, c, dy, l, 0, sl.dO, l)
+			blas.Sgemm(true, false, l, l, c, 1, sl.dO, l, v, l, 0, sl.dA, l)
+			blas.Sgemm(false, false, c, l, l, 1, sl.dO, l, at, l, 0, dv, l)
+			for r := range l {
+				d, p := sl.dA[r*l:(r+1)*l], at[r*l:(r+1)*l]
+				p = p[:len(d)]
+				var dot float32
+				for i, v := range d {
+					dot += v * p[i]
+				}
+				for i, v := range d {
+					d[i] = p[i] * (v - dot)
+				}
+			}
+			blas.Sgemm(false, true, c, l, l, a.scale, k, l, sl.dA, l, 0, dq, l)
+			blas.Sgemm(false, false, c, l, l, a.scale, q, l, sl.dA, l, 0, dk, l)
+			rowSums(sl.dQKVB, sl.dqkv, l)
+			blas.Sgemm(false, true, 3*c, c, l, 1, sl.dqkv, l, h, l, 1, sl.dQKVW, c)
+			blas.Sgemm(true, false, c, l, 3*c, 1, a.QKVW.Data, c, sl.dqkv, l, 0, a.dhn.Data[s*c*l:(s+1)*c*l], l)
+		}
+	}
 }
 
-// dhFromTokensRange transposes dht [L, C] per sample back into dhn [C, L].
-func (a *Attention) dhFromTokensRange(lo, hi int) {
-	transposeSamples(a.dht, a.dhn.Data, a.l, a.C, lo, hi)
+// rowSums adds to dst[r] the sum of row r of m (rows of length l).
+func rowSums(dst, m []float32, l int) {
+	for r := range dst {
+		dst[r] += vsum(m[r*l : (r+1)*l])
+	}
 }
 
-// softmaxBackRange computes dS = A ⊙ (dA - rowsum(dA ⊙ A)) in place of dA.
-func (a *Attention) softmaxBackRange(lo, hi int) {
-	l := a.l
-	for r := lo; r < hi; r++ {
-		da, at := a.datt[r*l:(r+1)*l], a.att[r*l:(r+1)*l]
-		at = at[:len(da)]
-		var dot float32
-		for i, v := range da {
-			dot += v * at[i]
-		}
-		for i, v := range da {
-			da[i] = at[i] * (v - dot)
-		}
+// zeroed returns buf resized to n and cleared.
+func zeroed(buf []float32, n int) []float32 {
+	buf = resize(buf, n)
+	clear(buf)
+	return buf
+}
+
+// addTo adds src into dst elementwise.
+func addTo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i := range dst {
+		dst[i] += src[i]
 	}
 }
 
@@ -262,20 +274,5 @@ func (a *Attention) addResidualRange(lo, hi int) {
 	dn, dx = dn[:len(dy)], dx[:len(dy)]
 	for i, v := range dy {
 		dx[i] = v + dn[i]
-	}
-}
-
-// transposeSamples transposes samples [lo, hi) of src, each a rows x cols
-// matrix, into dst (each cols x rows).
-func transposeSamples(src, dst []float32, rows, cols, lo, hi int) {
-	n := rows * cols
-	for s := lo; s < hi; s++ {
-		in, out := src[s*n:(s+1)*n], dst[s*n:(s+1)*n]
-		for r := range rows {
-			row := in[r*cols : (r+1)*cols]
-			for j, v := range row {
-				out[j*rows+r] = v
-			}
-		}
 	}
 }

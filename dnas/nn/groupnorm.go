@@ -81,31 +81,14 @@ func (g *GroupNorm) forwardRange(lo, hi int) {
 	for ng := lo; ng < hi; ng++ {
 		off := ng * m // groups are contiguous: sample n, group k starts at (n*C + k*cg)*S = ng*m
 		x := g.x.Data[off : off+m]
-		mean := sum4(x) / float32(m)
-		var v0, v1, v2, v3 float32
-		i := 0
-		for ; i+4 <= len(x); i += 4 {
-			d0, d1, d2, d3 := x[i]-mean, x[i+1]-mean, x[i+2]-mean, x[i+3]-mean
-			v0 += d0 * d0
-			v1 += d1 * d1
-			v2 += d2 * d2
-			v3 += d3 * d3
-		}
-		for ; i < len(x); i++ {
-			d := x[i] - mean
-			v0 += d * d
-		}
-		rstd := float32(1 / math.Sqrt(float64((v0+v1+v2+v3)/float32(m)+g.Eps)))
+		mean := vsum(x) / float32(m)
+		rstd := float32(1 / math.Sqrt(float64(vsqDevSum(x, mean)/float32(m)+g.Eps)))
 		g.mean[ng], g.rstd[ng] = mean, rstd
 		c0 := (ng % g.Groups) * cg
 		y := g.y.Data[off : off+m]
 		for j := range cg {
 			a := rstd * g.Gamma.Data[c0+j]
-			b := g.Beta.Data[c0+j] - mean*a
-			xs, ys := x[j*s:(j+1)*s], y[j*s:(j+1)*s]
-			for k := range xs {
-				ys[k] = xs[k]*a + b
-			}
+			vaffine(x[j*s:(j+1)*s], y[j*s:(j+1)*s], a, g.Beta.Data[c0+j]-mean*a)
 		}
 	}
 }
@@ -148,7 +131,7 @@ func (g *GroupNorm) backwardRange(lo, hi int) {
 		var m1, m2 float32 // Σ dxhat, Σ dxhat*xhat over the group
 		for j := range cg {
 			xs, ds := x[j*s:(j+1)*s], dy[j*s:(j+1)*s]
-			sdy, sdyx := sumAndDot(ds, xs, mean)
+			sdy, sdyx := vsumDotDev(ds, xs, mean)
 			sdxh := rstd * sdyx
 			g.db[n*g.C+c0+j] = sdy
 			g.dg[n*g.C+c0+j] = sdxh
@@ -163,48 +146,9 @@ func (g *GroupNorm) backwardRange(lo, hi int) {
 		c := -rstd * m1
 		for j := range cg {
 			a := rstd * g.Gamma.Data[c0+j]
-			xs, ds, dxs := x[j*s:(j+1)*s], dy[j*s:(j+1)*s], dx[j*s:(j+1)*s]
-			xs, dxs = xs[:len(ds)], dxs[:len(ds)]
-			for k := range ds {
-				dxs[k] = a*ds[k] + b*(xs[k]-mean) + c
-			}
+			vnormBack(dy[j*s:(j+1)*s], x[j*s:(j+1)*s], dx[j*s:(j+1)*s], a, b, c, mean)
 		}
 	}
-}
-
-// sum4 adds x with four independent accumulators (four times the throughput
-// of one dependent chain, and a smaller rounding error).
-func sum4(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i]
-		s1 += x[i+1]
-		s2 += x[i+2]
-		s3 += x[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-// sumAndDot returns Σa and Σa*(b-mean), each with two independent accumulators.
-func sumAndDot(a, b []float32, mean float32) (sa, sab float32) {
-	b = b[:len(a)]
-	var a0, a1, p0, p1 float32
-	i := 0
-	for ; i+2 <= len(a); i += 2 {
-		a0 += a[i]
-		a1 += a[i+1]
-		p0 += a[i] * (b[i] - mean)
-		p1 += a[i+1] * (b[i+1] - mean)
-	}
-	for ; i < len(a); i++ {
-		a0 += a[i]
-		p0 += a[i] * (b[i] - mean)
-	}
-	return a0 + a1, p0 + p1
 }
 
 // resize returns buf with length n, reallocating only when it must grow.

@@ -41,7 +41,7 @@ func (a *SiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 func (a *SiLU) forwardRange(lo, hi int) {
 	x, y, sg := a.x.Data[lo:hi], a.y.Data[lo:hi], a.sig[lo:hi]
 	y, sg = y[:len(x)], sg[:len(x)]
-	if v := len(x) &^ 7; siluVector && v > 0 {
+	if v := len(x) &^ 7; useAVX2 && v > 0 {
 		siluAVX2(&x[0], &sg[0], &y[0], v)
 		x, y, sg = x[v:], y[v:], sg[v:]
 	}

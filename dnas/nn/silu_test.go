@@ -58,7 +58,7 @@ func TestFastExp(t *testing.T) {
 // TestSiLUVectorMatchesGo compares the AVX2 kernel with the Go loop on values
 // across the whole range, including the clamped tails and NaN.
 func TestSiLUVectorMatchesGo(t *testing.T) {
-	if !siluVector {
+	if !useAVX2 {
 		t.Skip("no vector kernel on this CPU")
 	}
 	n := 10007
@@ -69,8 +69,8 @@ func TestSiLUVectorMatchesGo(t *testing.T) {
 	x.Data[5], x.Data[6], x.Data[7] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
 	vec := &SiLU{}
 	yv := vec.Forward(x).Clone()
-	siluVector = false
-	defer func() { siluVector = true }()
+	useAVX2 = false
+	defer func() { useAVX2 = true }()
 	ref := &SiLU{}
 	yr := ref.Forward(x)
 	for i := range x.Data {

@@ -1,5 +1,7 @@
-// Code written for dnas/nn: the SiLU forward of silu.go on 8 float32 lanes
-// (AVX2 + FMA). The constants below are 8 copies of one float32 each, written
+// Vector kernels of dnas/nn on 8 float32 lanes (AVX2 + FMA): the SiLU
+// forward of silu.go, the exponentials of the attention softmax and the
+// GroupNorm loops. Go wrappers with the tails and the portable fallbacks are
+// in vector.go; every kernel handles n a multiple of 8 (n = 0 allowed). The constants below are 8 copies of one float32 each, written
 // as bit patterns: see fastexp.go for what they are (signbit flips x to -x,
 // clamplo/clamphi bound the exponent's argument, log2e and magic round
 // x*log2(e) to an integer k, ln2hi+ln2lo is ln 2 in two parts, c6..c2 and one
@@ -195,5 +197,219 @@ loop:
 	JNZ  loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func expShiftAVX2(x *float32, n int, m float32) float32
+// For i < n (n a multiple of 8): x[i] = e^(x[i]-m); returns the sum of the new x[i].
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y13
+	VXORPS Y7, Y7, Y7          // running sum
+	SHRQ $3, CX
+	JZ   expdone
+	VMOVUPS clamplo<>(SB), Y9
+	VMOVUPS clamphi<>(SB), Y10
+	VMOVUPS magic<>(SB), Y11
+	VMOVUPS one<>(SB), Y12
+
+exploop:
+	VMOVUPS (SI), Y1
+	VSUBPS  Y13, Y1, Y1        // z = x - m
+	VMAXPS  Y1, Y9, Y1
+	VMINPS  Y1, Y10, Y1
+	VMOVAPS Y11, Y2
+	VFMADD231PS log2e<>(SB), Y1, Y2
+	VSUBPS  Y11, Y2, Y3
+	VFNMADD231PS ln2hi<>(SB), Y3, Y1
+	VFNMADD231PS ln2lo<>(SB), Y3, Y1
+	VMOVUPS c6<>(SB), Y4
+	VFMADD213PS c5<>(SB), Y1, Y4
+	VFMADD213PS c4<>(SB), Y1, Y4
+	VFMADD213PS c3<>(SB), Y1, Y4
+	VFMADD213PS c2<>(SB), Y1, Y4
+	VFMADD213PS Y12, Y1, Y4
+	VFMADD213PS Y12, Y1, Y4
+	VPSUBD  expbias<>(SB), Y2, Y2
+	VPSLLD  $23, Y2, Y2
+	VMULPS  Y2, Y4, Y4         // e^z
+	VMOVUPS Y4, (SI)
+	VADDPS  Y4, Y7, Y7
+	ADDQ $32, SI
+	DECQ CX
+	JNZ  exploop
+
+expdone:
+	VEXTRACTF128 $1, Y7, X1
+	VADDPS  X1, X7, X7
+	VHADDPS X7, X7, X7
+	VHADDPS X7, X7, X7
+	MOVSS   X7, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumAVX2(x *float32, n int) float32
+// Returns Σ x[i] over i < n.
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ   sumdone
+	TESTQ $1, CX
+	JZ   sumpairs
+	VADDPS (SI), Y0, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JZ   sumdone
+
+sumpairs:
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	ADDQ $64, SI
+	SUBQ $2, CX
+	JNZ  sumpairs
+
+sumdone:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS  X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS   X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func sqDevSumAVX2(x *float32, n int, m float32) float32
+// Returns Σ (x[i]-m)² over i < n.
+TEXT ·sqDevSumAVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ   sqdone
+	TESTQ $1, CX
+	JZ   sqpairs
+	VMOVUPS (SI), Y2
+	VSUBPS  Y13, Y2, Y2
+	VFMADD231PS Y2, Y2, Y0
+	ADDQ $32, SI
+	DECQ CX
+	JZ   sqdone
+
+sqpairs:
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	VSUBPS  Y13, Y2, Y2
+	VSUBPS  Y13, Y3, Y3
+	VFMADD231PS Y2, Y2, Y0
+	VFMADD231PS Y3, Y3, Y1
+	ADDQ $64, SI
+	SUBQ $2, CX
+	JNZ  sqpairs
+
+sqdone:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS  X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS   X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func affineAVX2(x, y *float32, n int, a, b float32)
+// y[i] = x[i]*a + b for i < n.
+TEXT ·affineAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y13
+	VBROADCASTSS b+28(FP), Y14
+	SHRQ $3, CX
+	JZ   affdone
+
+affloop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y14, Y13, Y0   // x*a + b
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  affloop
+
+affdone:
+	VZEROUPPER
+	RET
+
+// func sumDotDevAVX2(d, x *float32, n int, m float32) (sd, sdx float32)
+// Returns Σ d[i] and Σ d[i]*(x[i]-m) over i < n.
+TEXT ·sumDotDevAVX2(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS m+24(FP), Y13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	SHRQ $3, CX
+	JZ   sddone
+
+sdloop:
+	VMOVUPS (SI), Y2
+	VMOVUPS (DI), Y3
+	VADDPS  Y2, Y0, Y0
+	VSUBPS  Y13, Y3, Y3
+	VFMADD231PS Y2, Y3, Y1
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  sdloop
+
+sddone:
+	VEXTRACTF128 $1, Y0, X2
+	VADDPS  X2, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS   X0, sd+32(FP)
+	VEXTRACTF128 $1, Y1, X2
+	VADDPS  X2, X1, X1
+	VHADDPS X1, X1, X1
+	VHADDPS X1, X1, X1
+	MOVSS   X1, sdx+36(FP)
+	VZEROUPPER
+	RET
+
+// func normBackAVX2(d, x, dx *float32, n int, a, b, c, m float32)
+// dx[i] = a*d[i] + b*(x[i]-m) + c for i < n.
+TEXT ·normBackAVX2(SB), NOSPLIT, $0-48
+	MOVQ d+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ dx+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y12
+	VBROADCASTSS b+36(FP), Y13
+	VBROADCASTSS c+40(FP), Y14
+	VBROADCASTSS m+44(FP), Y15
+	SHRQ $3, CX
+	JZ   nbdone
+
+nbloop:
+	VMOVUPS (DI), Y1
+	VSUBPS  Y15, Y1, Y1        // x - m
+	VMOVAPS Y14, Y2
+	VFMADD231PS Y1, Y13, Y2    // b*(x-m) + c
+	VFMADD231PS (SI), Y12, Y2  // + a*d
+	VMOVUPS Y2, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  nbloop
+
+nbdone:
 	VZEROUPPER
 	RET

@@ -1,0 +1,46 @@
+package nn
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 says whether the AVX2+FMA kernels of vector_amd64.s may run (every
+// x86-64 CPU since 2013-2015). Tests switch it off to compare them with the
+// Go loops of vector.go.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The kernels below take n a multiple of 8; the wrappers of vector.go pass
+// the rest of a slice to Go loops. They are implemented in vector_amd64.s.
+
+// siluAVX2: sig[i] = σ(x[i]), y[i] = x[i]·sig[i], with fastExp's exponential.
+//
+//go:noescape
+func siluAVX2(x, sig, y *float32, n int)
+
+// expShiftAVX2: x[i] = e^(x[i]-m); returns Σ of the results.
+//
+//go:noescape
+func expShiftAVX2(x *float32, n int, m float32) float32
+
+// sumAVX2 returns Σ x[i].
+//
+//go:noescape
+func sumAVX2(x *float32, n int) float32
+
+// sqDevSumAVX2 returns Σ (x[i]-m)².
+//
+//go:noescape
+func sqDevSumAVX2(x *float32, n int, m float32) float32
+
+// affineAVX2: y[i] = x[i]·a + b.
+//
+//go:noescape
+func affineAVX2(x, y *float32, n int, a, b float32)
+
+// sumDotDevAVX2 returns Σ d[i] and Σ d[i]·(x[i]-m).
+//
+//go:noescape
+func sumDotDevAVX2(d, x *float32, n int, m float32) (sd, sdx float32)
+
+// normBackAVX2: dx[i] = a·d[i] + b·(x[i]-m) + c.
+//
+//go:noescape
+func normBackAVX2(d, x, dx *float32, n int, a, b, c, m float32)
