@@ -254,10 +254,10 @@ func (s *Session) compile(src string, line int) (prog *interp.Program, err error
 	defer func() {
 		if r := recover(); r != nil {
 			prog = nil
-			err = &EvalError{Kind: "compile", Msg: fmt.Sprintf(
-				"the interpreter (yaegi v0.16.1) cannot compile this code: %v\n"+
-					"(it lacks some Go 1.22+ features, such as range over functions or generic type aliases; "+
-					"for a range over an integer variable write `for i := 0; i < n; i++`)", r)}
+			err = &EvalError{Kind: "compile", Msg: lineMessage(fmt.Sprintf(
+				"%v\n(the interpreter, yaegi v0.16.1, failed on this code; it lacks some Go 1.22+ features, "+
+					"such as range over functions or generic type aliases; for a range over an integer "+
+					"variable write `for i := 0; i < n; i++`)", r))}
 		}
 	}()
 	// yaegi logs its internal errors through the standard logger before
@@ -308,18 +308,9 @@ func scanMessage(err error) string {
 func (s *Session) execute(prog *interp.Program, line int) (reflect.Value, error) {
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
-	type outcome struct {
-		v   reflect.Value
-		err error
-	}
-	done := make(chan outcome, 1)
-	gid := make(chan int, 1)
-	go func() {
-		gid <- goroutineID()
-		v, err := s.in.ExecuteWithContext(runCtx, prog)
-		done <- outcome{v, err}
-	}()
-	var out outcome
+	done := make(chan runOutcome, 1)
+	s.runner().jobs <- runJob{s.in, prog, runCtx, done}
+	var out runOutcome
 	select {
 	case out = <-done:
 	case <-s.cell.interruptCh:
@@ -327,13 +318,51 @@ func (s *Session) execute(prog *interp.Program, line int) (reflect.Value, error)
 		started := time.Now()
 		stopRun()
 		<-done // ExecuteWithContext returns at once
-		s.waitOrphan(<-gid, started)
+		s.waitOrphan(s.run.gid, started)
 		return reflect.Value{}, &EvalError{Kind: "interrupted", Msg: "interrupted; the session's state is kept"}
 	}
 	if out.err != nil {
 		return reflect.Value{}, s.runError(out.err, line)
 	}
 	return out.v, nil
+}
+
+type runOutcome struct {
+	v   reflect.Value
+	err error
+}
+
+type runJob struct {
+	in   *interp.Interpreter
+	prog *interp.Program
+	ctx  context.Context
+	done chan runOutcome
+}
+
+// runner is the goroutine that calls ExecuteWithContext for the session's
+// cells. Its goroutine id identifies the goroutine yaegi leaves running when
+// a cell is stopped (see waitOrphan).
+type runner struct {
+	jobs chan runJob
+	gid  int
+}
+
+func (s *Session) runner() *runner {
+	if s.run == nil {
+		r := &runner{jobs: make(chan runJob)}
+		ready := make(chan struct{})
+		go func() {
+			r.gid = goroutineID()
+			close(ready)
+			for j := range r.jobs {
+				v, err := j.in.ExecuteWithContext(j.ctx, j.prog)
+				j.done <- runOutcome{v, err}
+			}
+		}()
+		<-ready
+		s.run = r
+	}
+	return s.run
 }
 
 // waitOrphan waits until the goroutine yaegi left running the stopped cell
@@ -373,6 +402,9 @@ func (s *Session) runError(err error, line int) error {
 	s.cell.mu.Lock()
 	trace := append([]string(nil), s.cell.trace...)
 	s.cell.mu.Unlock()
+	if rv, ok := p.Value.(reflect.Value); ok && rv.IsValid() && rv.CanInterface() {
+		p.Value = rv.Interface() // interpreted panics carry a reflect.Value
+	}
 	if ex, ok := p.Value.(exitSignal); ok {
 		return &EvalError{Kind: "exit", Msg: fmt.Sprintf("%s called (exit status %d); the session goes on", ex.by, ex.code), Value: ex.code, Trace: trace}
 	}

@@ -68,10 +68,13 @@ func scopeNames(in *interp.Interpreter) map[string]int {
 			continue
 		}
 		kind := sym.Elem().FieldByName("kind")
-		if !kind.IsValid() {
-			continue
+		switch {
+		case !kind.IsValid():
+		case kind.CanInt():
+			out[name] = int(kind.Int())
+		case kind.CanUint():
+			out[name] = int(kind.Uint())
 		}
-		out[name] = int(kind.Int())
 	}
 	return out
 }

@@ -69,6 +69,12 @@ type Options struct {
 	// stdout and stderr go).
 	NoCapture bool
 
+	// Symbols are extra symbol tables for the interpreter, in yaegi's format
+	// ("importpath/name" -> exported name -> value), for packages besides
+	// the standard library and the project's (tests use it to add compiled
+	// helpers). They are not pre-imported.
+	Symbols map[string]map[string]reflect.Value
+
 	// InterruptWait bounds how long Eval waits, after Interrupt, for compiled
 	// code to notice the cancelled context and return (default 10s). After
 	// that Eval returns anyway and the compiled call goes on in the
@@ -131,6 +137,7 @@ type Session struct {
 
 	cell    cellState
 	capture *capture
+	run     *runner
 
 	stdinBuf []byte
 }
@@ -180,6 +187,11 @@ func (s *Session) start() error {
 	}
 	if err := in.Use(symbols.Symbols); err != nil {
 		return fmt.Errorf("repl: loading the project's symbols: %v", err)
+	}
+	if s.opts.Symbols != nil {
+		if err := in.Use(s.opts.Symbols); err != nil {
+			return fmt.Errorf("repl: loading Options.Symbols: %v", err)
+		}
 	}
 	if err := in.Use(s.runtimeSymbols()); err != nil {
 		return fmt.Errorf("repl: loading the session symbols: %v", err)
@@ -265,6 +277,12 @@ func (s *Session) Reset() error {
 // Close releases the pipes used to capture compiled code's output. The
 // session must not be used afterwards.
 func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run != nil {
+		close(s.run.jobs)
+		s.run = nil
+	}
 	if s.capture != nil {
 		return s.capture.close()
 	}
