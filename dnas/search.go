@@ -1,14 +1,22 @@
 package dnas
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"dnas/dnas/nn"
+	"dnas/dnas/progress"
+	"dnas/dnas/unet"
+	"dnas/plots"
 )
 
 // Candidate is one architecture of one block in stage 2: the kernel size of
@@ -356,4 +364,190 @@ func FormatCount(n int64) string {
 		return fmt.Sprintf("%.1fk", f/1e3)
 	}
 	return fmt.Sprintf("%d", n)
+}
+
+// plotBlock converts one block's table to the plots package's plain data.
+func (b *BlockSearch) plotBlock(lossScale float64) plots.BlockSearch {
+	pb := plots.BlockSearch{Block: b.Block, Baseline: b.Baseline, Chosen: b.Choice}
+	if lossScale > 0 {
+		pb.LossScale = lossScale
+	}
+	for _, c := range b.Candidates {
+		pb.Candidates = append(pb.Candidates, plots.Candidate{Kernels: c.Kernels, Loss: c.Loss, MACs: c.MACs, Params: c.Params})
+	}
+	return pb
+}
+
+// BlockChart draws the named block's loss-vs-MACs trade-off: every
+// candidate, the Pareto front, the baseline (teacher architecture), the
+// chosen candidate and the loss_scale threshold.
+func (r *SearchResult) BlockChart(block string) (*plots.Chart, error) {
+	b, err := r.Block(block)
+	if err != nil {
+		return nil, err
+	}
+	scale := 0.0
+	if r.Method == "blockwise" {
+		scale = r.LossScale
+	}
+	return plots.BlockTradeoff(b.plotBlock(scale))
+}
+
+// TradeoffChart draws the trade-off of every block in a grid (cols 0 picks
+// a layout).
+func (r *SearchResult) TradeoffChart(cols int) (*plots.Chart, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	scale := 0.0
+	if r.Method == "blockwise" {
+		scale = r.LossScale
+	}
+	var bs []plots.BlockSearch
+	for i := range r.Blocks {
+		bs = append(bs, r.Blocks[i].plotBlock(scale))
+	}
+	return plots.TradeoffGrid(cols, bs...)
+}
+
+// SearchOptions configures stage 2, the block-wise local search.
+type SearchOptions struct {
+	// EvalBatch is the number of (x0, t, noise) samples of the fixed
+	// evaluation set (default 64).
+	EvalBatch int
+	// Seed draws the evaluation set (default 1234): the same seed gives the
+	// same set, so results of several searches compare.
+	Seed uint64
+	// LossScale is the tolerance of the selection rule: a candidate
+	// qualifies when its loss <= baseline loss x LossScale (default 1.0).
+	LossScale float64
+}
+
+// Search runs stage 2 of DiffNAS on the trained supernet. It fixes an
+// evaluation set (EvalBatch MNIST training images, timesteps in antithetic
+// pairs and noise, drawn from Seed), runs the teacher on it once to get every
+// block's inputs and outputs, then, for every searchable block, evaluates
+// every candidate architecture of the block (every combination of kernel
+// sizes of its convs) with the supernet's shared weights: its MSE to the
+// teacher's block output, its MACs and its parameters. The baseline of a
+// block is the all-3x3 candidate inside the supernet. The returned result
+// keeps every candidate and holds the block-wise choice (SelectBlockwise
+// with LossScale); GlobalSearch and RandomSearch can re-select from it.
+//
+// Searching before every block has been trained is an error.
+func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchResult, err error) {
+	defer nn.Catch(&err)
+	if opts.EvalBatch <= 0 {
+		opts.EvalBatch = 64
+	}
+	if opts.Seed == 0 {
+		opts.Seed = 1234
+	}
+	if opts.LossScale == 0 {
+		opts.LossScale = 1
+	}
+	if !(opts.LossScale > 0) {
+		return nil, fmt.Errorf("search: loss_scale %g must be > 0 (1.0 keeps candidates no worse than the teacher architecture)", opts.LossScale)
+	}
+	var untrained []string
+	for _, name := range s.BlockNames() {
+		if i, _ := s.blockIndex(name); s.Steps[i] == 0 {
+			untrained = append(untrained, name)
+		}
+	}
+	if len(untrained) > 0 {
+		return nil, fmt.Errorf("search before supernet training: block(s) %s have no stage-1 steps; run TrainAll (or TrainBlock) first", strings.Join(untrained, ", "))
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x5ea2c4))
+	idx := make([]int, opts.EvalBatch)
+	for k := range idx {
+		idx[k] = rng.IntN(s.data.N)
+	}
+	x0, _ := s.data.Batch(idx, nil)
+	nb := s.Teacher.Schedule.Noisy(x0, rng, true, nil)
+	io, err := s.teacherIO(nb.Xt, nb.TF)
+	if err != nil {
+		return nil, err
+	}
+	s.Net.SetTraining(false)
+	temb := s.Net.Time.Forward(nb.TF).Clone()
+	defer s.setTeacherKernels()
+	if err := s.setTeacherKernels(); err != nil {
+		return nil, err
+	}
+	res = &SearchResult{Method: "table", Teacher: s.Teacher.ID(), LossScale: opts.LossScale, Seed: opts.Seed, EvalBatch: opts.EvalBatch}
+	var blockMACs, blockParams int64
+	total := 0
+	for _, i := range s.searchable() {
+		total += s.Net.Blocks()[i].NumCandidates()
+		blockMACs += s.Net.Blocks()[i].MACs()
+		blockParams += s.Net.Blocks()[i].NumParams()
+	}
+	res.FixedMACs = s.Net.MACs() - blockMACs
+	res.FixedParams = s.Net.NumParams() - blockParams
+	tr := progress.NewTracker("stage 2: block-wise search", total, nil)
+	done := 0
+	for _, i := range s.searchable() {
+		b := s.Net.Blocks()[i]
+		bs := BlockSearch{Block: b.Name, Index: i, Baseline: -1}
+		in := unet.BlockInput{X: io[i].In.X, Skips: io[i].In.Skips, Temb: temb}
+		choices := make([][]int, len(b.Convs()))
+		for c, conv := range b.Convs() {
+			choices[c] = conv.Kernels
+		}
+		for _, ks := range kernelProduct(choices) {
+			if err := ctx.Err(); err != nil {
+				tr.Done(done, 0)
+				return nil, err
+			}
+			if err := b.SetKernels(ks); err != nil {
+				return nil, err
+			}
+			out, err := s.Net.RunBlock(i, in)
+			if err != nil {
+				return nil, err
+			}
+			c := Candidate{Kernels: ks, Loss: float64(nn.MSELoss(out.Out, io[i].Out.Out, nil)), MACs: b.MACs(), Params: b.NumParams()}
+			if allEqual(ks, 3) {
+				bs.Baseline = len(bs.Candidates)
+			}
+			bs.Candidates = append(bs.Candidates, c)
+			done++
+			tr.Step(done, opts.EvalBatch, c.Loss)
+		}
+		if bs.Baseline < 0 {
+			return nil, fmt.Errorf("search: block %s has no all-3x3 candidate (kernel choices %v must include 3)", b.Name, s.Opts.KernelChoices)
+		}
+		if err := b.SetKernels(bs.BaselineCandidate().Kernels); err != nil {
+			return nil, err
+		}
+		res.Blocks = append(res.Blocks, bs)
+	}
+	tr.Done(done, 0)
+	return SelectBlockwise(res, opts.LossScale)
+}
+
+// kernelProduct lists every combination of one kernel per conv, the first
+// conv varying slowest.
+func kernelProduct(choices [][]int) [][]int {
+	out := [][]int{{}}
+	for _, cs := range choices {
+		var next [][]int
+		for _, prefix := range out {
+			for _, k := range cs {
+				next = append(next, append(slices.Clone(prefix), k))
+			}
+		}
+		out = next
+	}
+	return out
+}
+
+func allEqual(ks []int, v int) bool {
+	for _, k := range ks {
+		if k != v {
+			return false
+		}
+	}
+	return true
 }

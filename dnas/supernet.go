@@ -1,0 +1,279 @@
+package dnas
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+
+	"dnas/dnas/diffusion"
+	"dnas/dnas/mnist"
+	"dnas/dnas/nn"
+	"dnas/dnas/tensor"
+	"dnas/dnas/unet"
+)
+
+// SupernetOptions configures the supernet and its stage-1 training. Zero
+// fields take the defaults of METHOD.md.
+type SupernetOptions struct {
+	// KernelChoices are the kernel sizes every searchable conv may take
+	// (default {1, 3, 5}); each has its own weights. It must contain 3, the
+	// teacher's kernel, so the baseline exists.
+	KernelChoices []int `json:"kernel_choices"`
+	// LR is Adam's learning rate (default 2e-4).
+	LR float32 `json:"lr"`
+	// GradClip is the global gradient-norm clip of each step (default 1.0).
+	GradClip float64 `json:"grad_clip"`
+	// BatchSize is the number of images per step (default 32; antithetic
+	// timesteps come in pairs, so it should be even).
+	BatchSize int `json:"batch_size"`
+	// Seed drives the weights, the batches, the timesteps, the noise and the
+	// sampled paths (default 1).
+	Seed uint64 `json:"seed"`
+	// Parallel makes TrainAll train every block on each teacher pass (one
+	// step of each block per batch) instead of block after block (the
+	// default of METHOD.md). Both give every block the same number of
+	// steps; parallel runs the teacher once per step for all blocks.
+	Parallel bool `json:"parallel"`
+	// WidthChoices is the width-multiplier extension of METHOD.md (open
+	// question 2). It is not implemented: only nil or {1} is accepted.
+	WidthChoices []float64 `json:"width_choices,omitempty"`
+}
+
+func (o SupernetOptions) withDefaults() SupernetOptions {
+	if o.KernelChoices == nil {
+		o.KernelChoices = []int{1, 3, 5}
+	}
+	if o.LR == 0 {
+		o.LR = 2e-4
+	}
+	if o.GradClip == 0 {
+		o.GradClip = 1
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = 32
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	return o
+}
+
+// Supernet is the DiffNAS supernet of one teacher: a UNet of the teacher's
+// architecture in which every searchable ResBlock conv holds one set of
+// weights per kernel size in KernelChoices ({1, 3, 5}), so every
+// architecture of the search space is a path through it. Block inputs and
+// outputs keep the teacher's shapes, so each student block can be fed the
+// teacher's block inputs (stage 1, Train*) and scored against the teacher's
+// block outputs (stage 2, Search).
+//
+// The student has its own time-embedding MLP (trained along with every
+// block, with its own optimiser state) and its own stem (part of enc0).
+type Supernet struct {
+	Teacher *Teacher
+	Net     *unet.UNet // the supernet (KernelChoices per searchable conv)
+	Opts    SupernetOptions
+	// Steps[i] counts the stage-1 steps block i of Net.Blocks() has had.
+	Steps []int
+	// Losses[i] is block i's training-loss history (one value per step).
+	Losses [][]float64
+
+	data  *mnist.Dataset
+	opt   map[*nn.Param]*nn.Adam
+	nb    *diffusion.NoisyBatch
+	x0    *tensor.Tensor
+	dOut  *tensor.Tensor
+	idx   []int
+	inUse []*nn.Param
+}
+
+// NewSupernet builds the supernet of teacher over the MNIST training images
+// data (nil loads the full training set). Weights are initialised from
+// opts.Seed like any fresh UNet.
+func NewSupernet(teacher *Teacher, data *mnist.Dataset, opts SupernetOptions) (*Supernet, error) {
+	if teacher == nil || teacher.Net == nil {
+		return nil, errors.New("dnas.NewSupernet: no teacher: load one with dnas.LoadTeacherPreset or dnas.LoadTeacher")
+	}
+	o := opts.withDefaults()
+	if !slices.Contains(o.KernelChoices, 3) {
+		return nil, fmt.Errorf("dnas.NewSupernet: kernel choices %v must include 3, the teacher's kernel (the baseline of every block)", o.KernelChoices)
+	}
+	if len(o.WidthChoices) > 0 && !(len(o.WidthChoices) == 1 && o.WidthChoices[0] == 1) {
+		return nil, fmt.Errorf("dnas.NewSupernet: width multipliers %v are not implemented in this version (only kernel sizes are searched); leave WidthChoices empty", o.WidthChoices)
+	}
+	if o.BatchSize < 1 {
+		return nil, fmt.Errorf("dnas.NewSupernet: batch size %d must be >= 1", o.BatchSize)
+	}
+	cfg := teacher.Preset.UNet
+	cfg.Kernels = nil
+	cfg.KernelChoices = slices.Clone(o.KernelChoices)
+	net, err := unet.New(cfg, o.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("dnas.NewSupernet: %w", err)
+	}
+	if data == nil {
+		if data, err = mnist.LoadTrain(); err != nil {
+			return nil, err
+		}
+	}
+	s := &Supernet{Teacher: teacher, Net: net, Opts: o, data: data, opt: map[*nn.Param]*nn.Adam{}}
+	n := len(net.Blocks())
+	s.Steps = make([]int, n)
+	s.Losses = make([][]float64, n)
+	if err := s.setTeacherKernels(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// setTeacherKernels puts every searchable conv on kernel 3 (the teacher
+// architecture).
+func (s *Supernet) setTeacherKernels() error {
+	ks := make([]int, len(s.Net.SearchableConvs()))
+	for i := range ks {
+		ks[i] = 3
+	}
+	return s.Net.SetKernels(ks)
+}
+
+// BlockNames lists the names of the searchable blocks, in the order they
+// run ("enc0", "enc1", ..., "mid", ..., "dec0").
+func (s *Supernet) BlockNames() []string {
+	var names []string
+	for _, b := range s.Net.Blocks() {
+		if b.Searchable {
+			names = append(names, b.Name)
+		}
+	}
+	return names
+}
+
+// blockIndex resolves a searchable block's name to its index in
+// Net.Blocks(), or an error listing the names there are.
+func (s *Supernet) blockIndex(name string) (int, error) {
+	for i, b := range s.Net.Blocks() {
+		if b.Name == name && b.Searchable {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("unknown block %q: the supernet's searchable blocks are %s", name, strings.Join(s.BlockNames(), ", "))
+}
+
+// searchable returns the indexes of the searchable blocks in Net.Blocks().
+func (s *Supernet) searchable() []int {
+	var idx []int
+	for i, b := range s.Net.Blocks() {
+		if b.Searchable {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// Trained reports whether every searchable block has had at least one
+// stage-1 step (a search needs it).
+func (s *Supernet) Trained() bool {
+	for _, i := range s.searchable() {
+		if s.Steps[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// BlockSteps returns the number of stage-1 steps of each searchable block,
+// by name.
+func (s *Supernet) BlockSteps() map[string]int {
+	m := map[string]int{}
+	for _, i := range s.searchable() {
+		m[s.Net.Blocks()[i].Name] = s.Steps[i]
+	}
+	return m
+}
+
+// NumCandidates is the number of candidate architectures of every block
+// (e.g. 81 for an encoder block of the base teacher, 729 for a decoder
+// block) and the size of the whole search space (their product).
+func (s *Supernet) NumCandidates() (perBlock map[string]int, total float64) {
+	perBlock = map[string]int{}
+	total = 1
+	for _, i := range s.searchable() {
+		b := s.Net.Blocks()[i]
+		perBlock[b.Name] = b.NumCandidates()
+		total *= float64(b.NumCandidates())
+	}
+	return perBlock, total
+}
+
+// String summarises the supernet.
+func (s *Supernet) String() string {
+	per, total := s.NumCandidates()
+	var parts []string
+	for _, name := range s.BlockNames() {
+		i, _ := s.blockIndex(name)
+		parts = append(parts, fmt.Sprintf("%s:%d cand/%d steps", name, per[name], s.Steps[i]))
+	}
+	return fmt.Sprintf("supernet of %s, kernels %v, %d searchable convs, %.3g architectures, %s weights; %s",
+		s.Teacher.Preset.Name, s.Opts.KernelChoices, len(s.Net.SearchableConvs()), total,
+		FormatCount(nn.CountParams(s.Net.AllParams())), strings.Join(parts, ", "))
+}
+
+// adam returns the optimiser of one parameter. Each parameter has its own
+// Adam state, so a conv that was not on the sampled path is not touched
+// (a zero gradient would still move it through Adam's momentum), as in
+// PyTorch where unused parameters have no gradient.
+func (s *Supernet) adam(p *nn.Param) *nn.Adam {
+	a, ok := s.opt[p]
+	if !ok {
+		a = nn.NewAdam([]*nn.Param{p}, s.Opts.LR)
+		s.opt[p] = a
+	}
+	return a
+}
+
+// stepRNG is the random stream of step `step` of block `block`: everything
+// random in a step (images, timesteps, noise, path) comes from it, so a
+// resumed run draws exactly what an uninterrupted one would.
+func (s *Supernet) stepRNG(block, step int) *rand.Rand {
+	return rand.New(rand.NewPCG(s.Opts.Seed, uint64(block)<<40|uint64(step)))
+}
+
+// batch draws the images, timesteps (antithetic pairs) and noise of a step.
+func (s *Supernet) batch(rng *rand.Rand) *diffusion.NoisyBatch {
+	n := s.Opts.BatchSize
+	s.idx = s.idx[:0]
+	for range n {
+		s.idx = append(s.idx, rng.IntN(s.data.N))
+	}
+	s.x0, _ = s.data.Batch(s.idx, s.x0)
+	s.nb = s.Teacher.Schedule.Noisy(s.x0, rng, true, s.nb)
+	return s.nb
+}
+
+// samplePath activates a uniformly drawn kernel for every searchable conv of
+// block b.
+func (s *Supernet) samplePath(b *unet.Block, rng *rand.Rand) {
+	ks := make([]int, len(b.Convs()))
+	for i, c := range b.Convs() {
+		ks[i] = c.Kernels[rng.IntN(len(c.Kernels))]
+	}
+	if err := b.SetKernels(ks); err != nil {
+		panic(err) // the kernels come from the conv's own choices
+	}
+}
+
+// jsonString encodes v compactly (for checkpoint metadata).
+func jsonString(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// jsonParse decodes s into v; an empty s leaves v alone.
+func jsonParse(s string, v any) error {
+	if s == "" {
+		return nil
+	}
+	return json.Unmarshal([]byte(s), v)
+}

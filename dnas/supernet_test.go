@@ -1,0 +1,289 @@
+package dnas
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"dnas/dnas/mnist"
+	"dnas/dnas/nn"
+	"dnas/dnas/unet"
+)
+
+var (
+	tinyOnce    sync.Once
+	tinyTeacher *Teacher
+	tinyData    *mnist.Dataset
+	tinyErr     error
+)
+
+// testTeacher returns a tiny-preset teacher (random weights: the pipeline's
+// mechanics do not need a trained one) and a 512-image slice of MNIST.
+func testTeacher(t *testing.T) (*Teacher, *mnist.Dataset) {
+	t.Helper()
+	tinyOnce.Do(func() {
+		p, err := LookupTeacherPreset("tiny")
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		net, err := unet.New(p.UNet, 7)
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		sched, err := p.NoiseSchedule()
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		tinyTeacher = &Teacher{Preset: p, Net: net, Schedule: sched, Source: "test"}
+		full, err := mnist.LoadTrain()
+		if err != nil {
+			tinyErr = err
+			return
+		}
+		n := 512
+		tinyData = &mnist.Dataset{Split: full.Split, N: n, Images: full.Images[:n*mnist.Pixels], Labels: full.Labels[:n]}
+	})
+	if tinyErr != nil {
+		t.Fatal(tinyErr)
+	}
+	return tinyTeacher, tinyData
+}
+
+func tinySupernet(t *testing.T, parallel bool) *Supernet {
+	teacher, data := testTeacher(t)
+	s, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3, Parallel: parallel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSupernetStage1ReducesBlockLoss(t *testing.T) {
+	s := tinySupernet(t, false)
+	if got := s.BlockNames(); !slices.Equal(got, []string{"enc0", "enc1", "mid", "dec1", "dec0"}) {
+		t.Fatalf("block names %v", got)
+	}
+	if _, err := s.TrainStep("dec7"); err == nil || !strings.Contains(err.Error(), "unknown block") {
+		t.Fatalf("unknown block: %v", err)
+	}
+	// A higher learning rate so that 40 steps show learning.
+	s.Opts.LR = 3e-3
+	if err := s.TrainBlock(context.Background(), "enc1", 40); err != nil {
+		t.Fatal(err)
+	}
+	i, _ := s.blockIndex("enc1")
+	l := s.Losses[i]
+	first, last := mean(l[:8]), mean(l[len(l)-8:])
+	if !(last < first) {
+		t.Errorf("enc1 distillation loss did not fall: first %.4g, last %.4g", first, last)
+	}
+	if s.Steps[i] != 40 {
+		t.Errorf("steps %d", s.Steps[i])
+	}
+	// The teacher is frozen.
+	if id := s.Teacher.ID(); id != tinyTeacher.ID() {
+		t.Error("the teacher changed")
+	}
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func TestSearchBeforeTrainingIsAnError(t *testing.T) {
+	s := tinySupernet(t, false)
+	_, err := s.Search(context.Background(), SearchOptions{EvalBatch: 4})
+	if err == nil || !strings.Contains(err.Error(), "before supernet training") {
+		t.Fatalf("want a 'search before supernet training' error, got %v", err)
+	}
+	_, err = s.Search(context.Background(), SearchOptions{EvalBatch: 4, LossScale: -1})
+	if err == nil || !strings.Contains(err.Error(), "loss_scale") {
+		t.Fatalf("want a loss_scale error, got %v", err)
+	}
+}
+
+func TestCancelKeepsTrainedStepsAndResumes(t *testing.T) {
+	s := tinySupernet(t, false)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	// Cancel after the first block finished a few steps.
+	n := 0
+	steps := 3
+	err := s.TrainAll(ctxAfter(ctx, cancel, &n, 4), steps, dir)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	done := 0
+	for _, st := range s.Steps {
+		done += st
+	}
+	if done == 0 || done >= steps*len(s.BlockNames()) {
+		t.Fatalf("after cancel %d steps were trained", done)
+	}
+	// A fresh supernet loads the checkpoints and continues.
+	s2 := tinySupernet(t, false)
+	restored, err := s2.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(restored) == 0 {
+		t.Fatal("nothing restored")
+	}
+	for i := range s.Steps {
+		if s2.Steps[i] != s.Steps[i] {
+			t.Fatalf("block %d: restored %d steps, had %d", i, s2.Steps[i], s.Steps[i])
+		}
+	}
+	if err := s2.TrainAll(context.Background(), steps, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range s2.BlockNames() {
+		if s2.BlockSteps()[name] != steps {
+			t.Errorf("block %s has %d steps after resume, want %d", name, s2.BlockSteps()[name], steps)
+		}
+	}
+	// Resuming gives what an uninterrupted run gives: the same batches and
+	// paths (so the same losses) and the same weights, up to the engine's
+	// float reduction order (it is not bit-deterministic across runs).
+	s3 := tinySupernet(t, false)
+	if err := s3.TrainAll(context.Background(), steps, ""); err != nil {
+		t.Fatal(err)
+	}
+	for i := range s3.Losses {
+		for k := range s3.Losses[i] {
+			a, b := s2.Losses[i][k], s3.Losses[i][k]
+			if math.Abs(a-b) > 1e-3*math.Abs(b) {
+				t.Fatalf("block %d step %d: resumed loss %g, uninterrupted %g", i, k, a, b)
+			}
+		}
+	}
+	assertClose(t, s2.Net.AllParams(), s3.Net.AllParams(), 1e-3)
+}
+
+// assertClose fails when two parameter lists differ by more than tol
+// anywhere.
+func assertClose(t *testing.T, a, b []*nn.Param, tol float64) {
+	t.Helper()
+	for k := range a {
+		for j := range a[k].Data {
+			if math.Abs(float64(a[k].Data[j]-b[k].Data[j])) > tol {
+				t.Fatalf("weights differ at %s[%d]: %g vs %g", a[k].Name, j, a[k].Data[j], b[k].Data[j])
+			}
+		}
+	}
+}
+
+// ctxAfter returns a context cancelled once Err has been polled more than
+// limit times (one poll per training step).
+func ctxAfter(ctx context.Context, cancel context.CancelFunc, n *int, limit int) context.Context {
+	return &countingCtx{Context: ctx, cancel: cancel, n: n, limit: limit}
+}
+
+type countingCtx struct {
+	context.Context
+	cancel context.CancelFunc
+	n      *int
+	limit  int
+}
+
+func (c *countingCtx) Err() error {
+	*c.n++
+	if *c.n > c.limit {
+		c.cancel()
+	}
+	return c.Context.Err()
+}
+
+func TestSearchBuildRetrain(t *testing.T) {
+	s := tinySupernet(t, true)
+	if err := s.TrainAll(context.Background(), 2, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Search(context.Background(), SearchOptions{EvalBatch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per, _ := s.NumCandidates()
+	for _, b := range res.Blocks {
+		if len(b.Candidates) != per[b.Block] {
+			t.Errorf("block %s: %d candidates evaluated, want %d", b.Block, len(b.Candidates), per[b.Block])
+		}
+		if !allEqual(b.BaselineCandidate().Kernels, 3) {
+			t.Errorf("block %s baseline %v", b.Block, b.BaselineCandidate().Kernels)
+		}
+	}
+	if res.TeacherMACs() != tinyTeacher.Net.MACs() || res.TeacherParams() != tinyTeacher.Net.NumParams() {
+		t.Errorf("teacher MACs/params %d/%d, the teacher has %d/%d", res.TeacherMACs(), res.TeacherParams(), tinyTeacher.Net.MACs(), tinyTeacher.Net.NumParams())
+	}
+	// Force a non-trivial architecture and check the built model uses it.
+	forced := res.Clone()
+	for i := range forced.Blocks {
+		forced.Blocks[i].Choice = (i * 7) % len(forced.Blocks[i].Candidates)
+	}
+	net, err := BuildSubnet(tinyTeacher, forced, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net.MACs() != forced.MACs() || net.NumParams() != forced.Params() {
+		t.Errorf("built %d MACs / %d params, search says %d / %d", net.MACs(), net.NumParams(), forced.MACs(), forced.Params())
+	}
+	for _, b := range forced.Blocks {
+		if got := net.Block(b.Block).Kernels(); !slices.Equal(got, b.Chosen().Kernels) {
+			t.Errorf("block %s built with %v, chose %v", b.Block, got, b.Chosen().Kernels)
+		}
+	}
+	other := forced.Clone()
+	other.Teacher = "someone-else"
+	if _, err := BuildSubnet(tinyTeacher, other, 1); err == nil || !strings.Contains(err.Error(), "teacher") {
+		t.Errorf("a result of another teacher must be refused, got %v", err)
+	}
+	_, data := testTeacher(t)
+	rt, err := NewRetrainer("forced", tinyTeacher, forced, data, RetrainOptions{Steps: 6, BatchSize: 4, LogEvery: 2, Schedule: LinearRamp(0.5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/rt.safetensors"
+	if err := rt.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	rt2, err := LoadRetrainer(path, tinyTeacher, data, JointLossSchedule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Train(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt2.Train(context.Background(), 10); err != nil {
+		t.Fatal(err)
+	}
+	if !rt.Done() || !rt2.Done() || rt2.Step != 6 {
+		t.Fatalf("steps %d %d", rt.Step, rt2.Step)
+	}
+	assertClose(t, rt.Net.Params(), rt2.Net.Params(), 2e-3)
+	lg := rt2.Log
+	if !slices.Equal(lg.Steps, []int{0, 2, 4, 5}) || len(lg.Distill[0]) != len(tinyTeacher.Net.Blocks()) {
+		t.Fatalf("log %+v", lg)
+	}
+	for k := range lg.Steps {
+		if math.IsNaN(lg.Noise[k]) || lg.Distill[k][len(lg.Distill[k])-1] <= 0 {
+			t.Errorf("logged step %d: noise %v, head distill %v", lg.Steps[k], lg.Noise[k], lg.Distill[k])
+		}
+	}
+	if lg.Beta[0] != 0 || lg.Beta[2] != 1 {
+		t.Errorf("beta log %v for a linear ramp over 3 of 6 steps", lg.Beta)
+	}
+}
