@@ -11,7 +11,8 @@ package nn
 //
 // The mask is a hash of (seed, element index), with one seed drawn from the
 // layer's rng per Forward: the result does not depend on how many workers
-// share the work, and a run is reproducible from the rng's seed.
+// share the work, and a run is reproducible from the rng's seed. One 64-bit
+// hash serves two elements (32 bits each), compared without branches.
 
 import (
 	"fmt"
@@ -78,15 +79,30 @@ func (d *Dropout) forwardRange(lo, hi int) {
 	if d.P < 1 {
 		scale = 1 / (1 - d.P)
 	}
-	x, y, m := d.x.Data[lo:hi], d.y.Data[lo:hi], d.mask[lo:hi]
-	y, m = y[:len(x)], m[:len(x)]
-	for i, v := range x {
-		k := float32(0)
-		if uint32(splitmix64(d.seed+uint64(lo+i))>>32) >= d.keep {
-			k = scale
-		}
-		m[i] = k
-		y[i] = v * k
+	keep := uint64(d.keep)
+	// Element i uses half of the hash of (seed, i/2): the high 32 bits for
+	// even i, the low ones for odd i. Start on an even index so a range
+	// boundary never splits a pair differently from a single-worker run.
+	x, y, m := d.x.Data, d.y.Data, d.mask
+	i := lo
+	if i%2 == 1 {
+		h := splitmix64(d.seed + uint64(i/2))
+		m[i] = scale * float32(1-(uint64(uint32(h))-keep)>>63)
+		y[i] = x[i] * m[i]
+		i++
+	}
+	for ; i+2 <= hi; i += 2 {
+		h := splitmix64(d.seed + uint64(i/2))
+		// (u - keep) >> 63 is 1 exactly when u < keep: the element is dropped.
+		k0 := scale * float32(1-((h>>32)-keep)>>63)
+		k1 := scale * float32(1-(uint64(uint32(h))-keep)>>63)
+		m[i], m[i+1] = k0, k1
+		y[i], y[i+1] = x[i]*k0, x[i+1]*k1
+	}
+	if i < hi {
+		h := splitmix64(d.seed + uint64(i/2))
+		m[i] = scale * float32(1-((h>>32)-keep)>>63)
+		y[i] = x[i] * m[i]
 	}
 }
 
