@@ -46,14 +46,14 @@ var teacherPresets = map[string]TeacherPreset{
 		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 16, Mult: []int{1, 2, 2}, NumResBlocks: 1,
 			AttnRes: []int{7}, Dropout: 0.1},
 		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
-		BatchSize: 64, LR: 1e-3, WarmupSteps: 200, GradClip: 1, EMADecay: 0.999, Steps: 6000, SampleSteps: 50,
+		BatchSize: 64, LR: 1e-3, WarmupSteps: 100, GradClip: 1, EMADecay: 0.995, Steps: 1800, SampleSteps: 50,
 	},
 	"base": {
 		Name: "base",
 		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 32, Mult: []int{1, 2, 2}, NumResBlocks: 2,
 			AttnRes: []int{7}, Dropout: 0.1},
 		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
-		BatchSize: 64, LR: 5e-4, WarmupSteps: 500, GradClip: 1, EMADecay: 0.9995, Steps: 40000, SampleSteps: 50,
+		BatchSize: 64, LR: 1e-3, WarmupSteps: 200, GradClip: 1, EMADecay: 0.999, Steps: 40000, SampleSteps: 50,
 	},
 }
 
