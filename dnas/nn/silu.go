@@ -2,11 +2,13 @@ package nn
 
 // SiLU is the sigmoid-weighted linear unit (a.k.a. swish), elementwise on any shape.
 //
-//	y = x * σ(x),  σ(x) = 1/(1+e^-x)
-//	backward: dx = dy * σ(x) * (1 + x*(1-σ(x))) = dy * (σ + y*(1-σ))
+//	y = x · σ(x),  σ(x) = 1/(1+e^-x)
+//	backward: dx = dy · σ(x) · (1 + x·(1-σ(x)))
 //	MACs: 0
 //
-// Forward keeps σ(x) so Backward needs no second exponential.
+// Backward recomputes σ(x) from the kept input rather than storing it: an
+// exponential on 8 vector lanes costs less than writing and reading back a
+// tensor of the activation's size, and the layer holds no extra memory.
 
 import "dnas/dnas/tensor"
 
@@ -14,7 +16,6 @@ import "dnas/dnas/tensor"
 type SiLU struct {
 	Name string
 
-	sig      []float32 // σ(x) of the last Forward
 	x, y, dx *tensor.Tensor
 	dy       *tensor.Tensor
 	fwd, bwd func(lo, hi int)
@@ -26,29 +27,27 @@ func (a *SiLU) Params() []*Param { return nil }
 // MACs is 0.
 func (a *SiLU) MACs(in []int) int64 { return 0 }
 
-// Forward returns x*σ(x) in a buffer owned by a.
+// Forward returns x·σ(x) in a buffer owned by a. It keeps a reference to x
+// for Backward; do not modify x in between.
 func (a *SiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if a.fwd == nil {
 		a.fwd, a.bwd = a.forwardRange, a.backwardRange
 	}
 	a.x = x
 	a.y = tensor.Ensure(a.y, x.Shape...)
-	a.sig = resize(a.sig, len(x.Data))
-	tensor.ParallelFor(len(x.Data), 24, a.fwd)
+	tensor.ParallelFor(len(x.Data), 16, a.fwd)
 	return a.y
 }
 
 func (a *SiLU) forwardRange(lo, hi int) {
-	x, y, sg := a.x.Data[lo:hi], a.y.Data[lo:hi], a.sig[lo:hi]
-	y, sg = y[:len(x)], sg[:len(x)]
+	x, y := a.x.Data[lo:hi], a.y.Data[lo:hi]
+	y = y[:len(x)]
 	if v := len(x) &^ 7; useAVX2 && v > 0 {
-		siluAVX2(&x[0], &sg[0], &y[0], v)
-		x, y, sg = x[v:], y[v:], sg[v:]
+		siluAVX2(&x[0], &y[0], v)
+		x, y = x[v:], y[v:]
 	}
 	for i, v := range x {
-		s := 1 / (1 + fastExp(-v))
-		sg[i] = s
-		y[i] = v * s
+		y[i] = v / (1 + fastExp(-v))
 	}
 }
 
@@ -62,16 +61,20 @@ func (a *SiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	a.dy = dy
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
-	tensor.ParallelFor(len(dy.Data), 4, a.bwd)
+	tensor.ParallelFor(len(dy.Data), 16, a.bwd)
 	a.dy = nil
 	return a.dx
 }
 
 func (a *SiLU) backwardRange(lo, hi int) {
-	dy, dx, y, sg := a.dy.Data[lo:hi], a.dx.Data[lo:hi], a.y.Data[lo:hi], a.sig[lo:hi]
-	dx, y, sg = dx[:len(dy)], y[:len(dy)], sg[:len(dy)]
-	for i, d := range dy {
-		s := sg[i]
-		dx[i] = d * (s + y[i]*(1-s))
+	x, dy, dx := a.x.Data[lo:hi], a.dy.Data[lo:hi], a.dx.Data[lo:hi]
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	if v := len(x) &^ 7; useAVX2 && v > 0 {
+		siluBackAVX2(&x[0], &dy[0], &dx[0], v)
+		x, dy, dx = x[v:], dy[v:], dx[v:]
+	}
+	for i, v := range x {
+		s := 1 / (1 + fastExp(-v))
+		dx[i] = dy[i] * s * (1 + v*(1-s))
 	}
 }

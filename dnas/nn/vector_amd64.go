@@ -10,10 +10,15 @@ var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // The kernels below take n a multiple of 8; the wrappers of vector.go pass
 // the rest of a slice to Go loops. They are implemented in vector_amd64.s.
 
-// siluAVX2: sig[i] = σ(x[i]), y[i] = x[i]·sig[i], with fastExp's exponential.
+// siluAVX2: y[i] = x[i]·σ(x[i]), with fastExp's exponential.
 //
 //go:noescape
-func siluAVX2(x, sig, y *float32, n int)
+func siluAVX2(x, y *float32, n int)
+
+// siluBackAVX2: dx[i] = dy[i]·σ(x[i])·(1 + x[i]·(1-σ(x[i]))).
+//
+//go:noescape
+func siluBackAVX2(x, dy, dx *float32, n int)
 
 // expShiftAVX2: x[i] = e^(x[i]-m); returns Σ of the results.
 //

@@ -150,53 +150,94 @@ DATA expbias<>+24(SB)/4, $0x4b3fff81
 DATA expbias<>+28(SB)/4, $0x4b3fff81
 GLOBL expbias<>(SB), RODATA|NOPTR, $32
 
-// func siluAVX2(x, sig, y *float32, n int)
-// For i < n (n a multiple of 8): s = 1/(1+e^-x[i]), sig[i] = s, y[i] = x[i]*s.
-TEXT ·siluAVX2(SB), NOSPLIT, $0-32
-	MOVQ x+0(FP), SI
-	MOVQ sig+8(FP), DI
-	MOVQ y+16(FP), DX
-	MOVQ n+24(FP), CX
-	SHRQ $3, CX
-	JZ   done
-	VMOVUPS signbit<>(SB), Y8
-	VMOVUPS clamplo<>(SB), Y9
-	VMOVUPS clamphi<>(SB), Y10
-	VMOVUPS magic<>(SB), Y11
+// SIGMOID sets Y5 = σ(Y0) = 1/(1+e^-Y0), lane by lane, using Y1-Y4. It
+// expects Y8 = signbit, Y9 = clamplo, Y10 = clamphi, Y11 = magic, Y12 = one.
+#define SIGMOID \
+	VXORPS  Y8, Y0, Y1; \
+	VMAXPS  Y1, Y9, Y1; \
+	VMINPS  Y1, Y10, Y1; \
+	VMOVAPS Y11, Y2; \
+	VFMADD231PS log2e<>(SB), Y1, Y2; \
+	VSUBPS  Y11, Y2, Y3; \
+	VFNMADD231PS ln2hi<>(SB), Y3, Y1; \
+	VFNMADD231PS ln2lo<>(SB), Y3, Y1; \
+	VMOVUPS c6<>(SB), Y4; \
+	VFMADD213PS c5<>(SB), Y1, Y4; \
+	VFMADD213PS c4<>(SB), Y1, Y4; \
+	VFMADD213PS c3<>(SB), Y1, Y4; \
+	VFMADD213PS c2<>(SB), Y1, Y4; \
+	VFMADD213PS Y12, Y1, Y4; \
+	VFMADD213PS Y12, Y1, Y4; \
+	VPSUBD  expbias<>(SB), Y2, Y2; \
+	VPSLLD  $23, Y2, Y2; \
+	VMULPS  Y2, Y4, Y4; \
+	VADDPS  Y12, Y4, Y4; \
+	VDIVPS  Y4, Y12, Y5
+
+// Steps of SIGMOID: z = -x (signbit flip), clamp z to [-87, 88],
+// t = z*log2e + magic (k + magic, rounded once), k = t - magic,
+// r = z - k*ln2hi - k*ln2lo, p = e^r by Horner (c6 .. c2, 1, 1),
+// 2^k from the bits of t (minus expbias, shifted into the exponent field),
+// e^z = p*2^k, σ = 1/(1 + e^z).
+
+#define SIGMOID_CONSTANTS \
+	VMOVUPS signbit<>(SB), Y8; \
+	VMOVUPS clamplo<>(SB), Y9; \
+	VMOVUPS clamphi<>(SB), Y10; \
+	VMOVUPS magic<>(SB), Y11; \
 	VMOVUPS one<>(SB), Y12
 
+// func siluAVX2(x, y *float32, n int)
+// y[i] = x[i]*σ(x[i]) for i < n (n a multiple of 8).
+TEXT ·siluAVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   done
+	SIGMOID_CONSTANTS
+
 loop:
-	VMOVUPS (SI), Y0           // x
-	VXORPS  Y8, Y0, Y1         // z = -x
-	VMAXPS  Y1, Y9, Y1         // z = max(z, -87)
-	VMINPS  Y1, Y10, Y1        // z = min(z, 88)
-	VMOVAPS Y11, Y2
-	VFMADD231PS log2e<>(SB), Y1, Y2 // t = z*log2e + magic: k+magic, rounded once
-	VSUBPS  Y11, Y2, Y3        // k = t - magic
-	VFNMADD231PS ln2hi<>(SB), Y3, Y1 // r = z - k*ln2hi
-	VFNMADD231PS ln2lo<>(SB), Y3, Y1 // r -= k*ln2lo
-	VMOVUPS c6<>(SB), Y4
-	VFMADD213PS c5<>(SB), Y1, Y4 // p = p*r + c5
-	VFMADD213PS c4<>(SB), Y1, Y4
-	VFMADD213PS c3<>(SB), Y1, Y4
-	VFMADD213PS c2<>(SB), Y1, Y4
-	VFMADD213PS Y12, Y1, Y4    // + 1
-	VFMADD213PS Y12, Y1, Y4    // + 1: p = e^r
-	VPSUBD  expbias<>(SB), Y2, Y2 // k + 127
-	VPSLLD  $23, Y2, Y2        // bits of 2^k
-	VMULPS  Y2, Y4, Y4         // e^z
-	VADDPS  Y12, Y4, Y4        // 1 + e^-x
-	VDIVPS  Y4, Y12, Y5        // s = 1/(1 + e^-x)
-	VMOVUPS Y5, (DI)
-	VMULPS  Y5, Y0, Y6         // y = x*s
+	VMOVUPS (SI), Y0
+	SIGMOID
+	VMULPS  Y5, Y0, Y6
 	VMOVUPS Y6, (DX)
 	ADDQ $32, SI
-	ADDQ $32, DI
 	ADDQ $32, DX
 	DECQ CX
 	JNZ  loop
 
 done:
+	VZEROUPPER
+	RET
+
+// func siluBackAVX2(x, dy, dx *float32, n int)
+// dx[i] = dy[i]*s*(1 + x[i]*(1-s)), s = σ(x[i]), for i < n (n a multiple of 8).
+TEXT ·siluBackAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DI
+	MOVQ dx+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ   bdone
+	SIGMOID_CONSTANTS
+
+bloop:
+	VMOVUPS (SI), Y0
+	SIGMOID
+	VSUBPS  Y5, Y12, Y6        // 1 - s
+	VMULPS  Y6, Y0, Y6         // x*(1-s)
+	VADDPS  Y12, Y6, Y6        // 1 + x*(1-s)
+	VMULPS  Y5, Y6, Y6         // s*(1 + x*(1-s))
+	VMULPS  (DI), Y6, Y6       // * dy
+	VMOVUPS Y6, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  bloop
+
+bdone:
 	VZEROUPPER
 	RET
 

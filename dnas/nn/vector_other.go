@@ -6,7 +6,8 @@ package nn
 // stand-ins are never called.
 var useAVX2 = false
 
-func siluAVX2(x, sig, y *float32, n int)                              { panic(noVector) }
+func siluAVX2(x, y *float32, n int)                                   { panic(noVector) }
+func siluBackAVX2(x, dy, dx *float32, n int)                          { panic(noVector) }
 func expShiftAVX2(x *float32, n int, m float32) float32               { panic(noVector) }
 func sumAVX2(x *float32, n int) float32                               { panic(noVector) }
 func sqDevSumAVX2(x *float32, n int, m float32) float32               { panic(noVector) }
