@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"path/filepath"
 	"testing"
 )
 
@@ -74,5 +75,41 @@ func TestByteOffset(t *testing.T) {
 		if got := byteOffset(s, runes); got != want {
 			t.Errorf("byteOffset(%q, %d) = %d, want %d", s, runes, got, want)
 		}
+	}
+}
+
+func TestHistoryFileKeepsEarlierSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.jsonl")
+	h, err := newHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := "2"
+	h.add(1, "1+1", &out)
+	h.add(2, "fmt.Println(3)", nil)
+	h.close()
+
+	h, err = newHistory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.close()
+	if h.session != 2 {
+		t.Errorf("second run is session %d, want 2", h.session)
+	}
+	h.add(1, "x := 5", nil)
+	prev := h.query(HistoryQuery{HistAccessType: "range", Session: -1, Output: true})
+	if len(prev) != 2 {
+		t.Fatalf("previous session: %v", prev)
+	}
+	if e := prev[0].([]any); e[0] != 1 || e[1] != 1 || e[2].([]any)[0] != "1+1" || e[2].([]any)[1] != "2" {
+		t.Errorf("first entry of session 1: %v", e)
+	}
+	cur := h.query(HistoryQuery{HistAccessType: "range", Session: 0})
+	if len(cur) != 1 || cur[0].([]any)[2] != "x := 5" {
+		t.Errorf("current session: %v", cur)
+	}
+	if tail := h.query(HistoryQuery{HistAccessType: "tail", N: 3}); len(tail) != 3 {
+		t.Errorf("tail across sessions: %v", tail)
 	}
 }

@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,4 +234,59 @@ if err != nil { panic(err) }`, "ok")
 		t.Errorf("training resumed for %q steps, want 2", got)
 	}
 	t.Logf("interrupted after %s steps", steps)
+}
+
+// TestSIGINTInterruptsAndNeverKills runs `dnas kernel` the way Jupyter does
+// (from a connection file) and sends the process SIGINT while a cell runs:
+// the cell stops, the kernel lives on.
+func TestSIGINTInterruptsAndNeverKills(t *testing.T) {
+	var ports [5]int
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		l.Close() // free for the kernel to bind
+	}
+	ci := kernel.ConnectionInfo{Transport: "tcp", IP: "127.0.0.1", Key: kernel.NewID(), SignatureScheme: "hmac-sha256",
+		ShellPort: ports[0], ControlPort: ports[1], StdinPort: ports[2], IOPubPort: ports[3], HBPort: ports[4]}
+	b, _ := json.Marshal(ci)
+	path := filepath.Join(t.TempDir(), "kernel.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serveKernel(path) }()
+	c, err := client.Dial(ci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := c.Send("shell", "execute_request", map[string]any{"code": "for ctx.Err() == nil { time.Sleep(time.Millisecond) }"})
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reply(id, 10*time.Second); err != nil {
+		t.Fatalf("SIGINT did not stop the cell: %v", err)
+	}
+	_, outs := run(t, c, "1+1", "ok")
+	if got := result(outs); got != "2" {
+		t.Errorf("1+1 after SIGINT = %q", got)
+	}
+	if _, err := c.Request("control", "shutdown_request", map[string]any{"restart": false}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serveKernel returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kernel did not exit after shutdown_request")
+	}
 }

@@ -38,12 +38,16 @@ type Kernel struct {
 
 // Result is what Measure found.
 type Result struct {
-	Name    string
-	Ready   time.Duration   // process start to first kernel_info_reply with IOPub working
-	RTT     []time.Duration // each timed round trip, sorted
-	Lines   time.Duration   // the Lines cell, request to idle
-	Chunks  int             // stream messages the Lines cell produced
-	LinesOK bool            // the streamed text was complete and in order
+	Name  string
+	Ready time.Duration // process start to first kernel_info_reply with IOPub working
+	// FirstCell is process start to the idle status of the first Expr cell:
+	// when the kernel has really done work (a kernel may answer
+	// kernel_info before its interpreter is loaded).
+	FirstCell time.Duration
+	RTT       []time.Duration // each timed round trip, sorted
+	Lines     time.Duration   // the Lines cell, request to idle
+	Chunks    int             // stream messages the Lines cell produced
+	LinesOK   bool            // the streamed text was complete and in order
 }
 
 // Median returns the median round trip.
@@ -120,6 +124,9 @@ func Measure(k Kernel, n int) (Result, error) {
 		if st := client.Content(r)["status"]; st != "ok" {
 			return res, fmt.Errorf("%s: %q failed: %v", k.Name, k.Expr, client.Content(r))
 		}
+		if i == 0 {
+			res.FirstCell = time.Since(t0)
+		}
 		if i >= 5 { // the first few warm the interpreter up
 			res.RTT = append(res.RTT, d)
 		}
@@ -175,10 +182,11 @@ func freeConnection() (kernel.ConnectionInfo, error) {
 // Report formats results side by side.
 func Report(rs []Result) string {
 	var s strings.Builder
-	fmt.Fprintf(&s, "%-12s %10s %12s %12s %14s %8s %6s\n", "kernel", "ready", "rtt median", "rtt p90", "100k lines", "chunks", "ok")
+	fmt.Fprintf(&s, "%-12s %10s %11s %12s %12s %14s %8s %6s\n", "kernel", "ready", "first cell", "rtt median", "rtt p90", "lines cell", "chunks", "ok")
 	for _, r := range rs {
-		fmt.Fprintf(&s, "%-12s %10s %12s %12s %14s %8d %6v\n", r.Name,
-			r.Ready.Round(time.Millisecond), r.Median().Round(10*time.Microsecond), r.P90().Round(10*time.Microsecond),
+		fmt.Fprintf(&s, "%-12s %10s %11s %12s %12s %14s %8d %6v\n", r.Name,
+			r.Ready.Round(time.Millisecond), r.FirstCell.Round(time.Millisecond),
+			r.Median().Round(10*time.Microsecond), r.P90().Round(10*time.Microsecond),
 			r.Lines.Round(time.Millisecond), r.Chunks, r.LinesOK)
 	}
 	return s.String()
