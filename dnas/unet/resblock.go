@@ -1,0 +1,135 @@
+package unet
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"dnas/dnas/nn"
+	"dnas/dnas/tensor"
+)
+
+// ResBlock is the DDPM residual block with time conditioning:
+//
+//	h   = Conv1(SiLU(Norm1(x))) + TProj(SiLU(temb))[:, :, None, None]
+//	h   = Conv2(Dropout(SiLU(Norm2(h))))
+//	out = Shortcut(x) + h         (Shortcut: 1x1 conv if Cin != Cout, else identity)
+//
+//	x [N, Cin, H, W], temb [N, TDim] -> out [N, Cout, H, W]
+//
+// Conv1 and Conv2 are the searchable convs.
+type ResBlock struct {
+	Name       string
+	Cin, Cout  int
+	Norm1      *nn.GroupNorm
+	Act1       *nn.SiLU
+	Conv1      *ConvChoice
+	TAct       *nn.SiLU
+	TProj      *nn.Linear // TDim -> Cout
+	TAdd       *nn.BroadcastAdd
+	Norm2      *nn.GroupNorm
+	Act2       *nn.SiLU
+	Drop       *nn.Dropout
+	Conv2      *ConvChoice
+	Shortcut   *nn.Conv2d // nil when Cin == Cout
+	out, dx    sum2
+	sc1, sc2   int // this block's indices in UNet.SearchableConvs
+	dropSource *rand.PCG
+}
+
+// newResBlock builds a ResBlock; k1, k2 are the starting kernels of its two
+// searchable convs, choices1/2 the kernels they hold weights for.
+func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices2 []int, k1, k2 int, rng *rand.Rand) (*ResBlock, error) {
+	r := &ResBlock{Name: name, Cin: cin, Cout: cout,
+		Act1: &nn.SiLU{Name: name + ".act1"}, TAct: &nn.SiLU{Name: name + ".tact"},
+		TAdd: &nn.BroadcastAdd{Name: name + ".tadd"}, Act2: &nn.SiLU{Name: name + ".act2"}}
+	r.out.name, r.dx.name = name+".out", name+".dx"
+	var err error
+	if r.Norm1, err = nn.NewGroupNorm(name+".n1", cfg.groupsFor(cin), cin); err != nil {
+		return nil, err
+	}
+	if r.Conv1, err = newConvChoice(name+".c1", cin, cout, choices1, k1, rng); err != nil {
+		return nil, err
+	}
+	r.TProj = nn.NewLinear(name+".t", tdim, cout, rng)
+	if r.Norm2, err = nn.NewGroupNorm(name+".n2", cfg.groupsFor(cout), cout); err != nil {
+		return nil, err
+	}
+	r.dropSource = rand.NewPCG(rng.Uint64(), rng.Uint64())
+	r.Drop = nn.NewDropout(name+".drop", cfg.Dropout, rand.New(r.dropSource))
+	if r.Conv2, err = newConvChoice(name+".c2", cout, cout, choices2, k2, rng); err != nil {
+		return nil, err
+	}
+	if cin != cout {
+		if r.Shortcut, err = nn.NewConv2d(name+".sc", cin, cout, 1, 1, 0, rng); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// Forward returns the block's output for x [N, Cin, H, W] and the time
+// embedding temb [N, TDim]; it keeps references to both for Backward.
+func (r *ResBlock) Forward(x, temb *tensor.Tensor) *tensor.Tensor {
+	if len(x.Shape) != 4 || x.Shape[1] != r.Cin {
+		panic(&nn.ShapeError{Layer: r.Name, Op: "ResBlock.Forward", Got: append([]int(nil), x.Shape...), Want: fmt.Sprintf("[N, %d, H, W]", r.Cin)})
+	}
+	h := r.Conv1.Forward(r.Act1.Forward(r.Norm1.Forward(x)))
+	v := r.TProj.Forward(r.TAct.Forward(temb))
+	h = r.TAdd.Forward(h, v)
+	h = r.Conv2.Forward(r.Drop.Forward(r.Act2.Forward(r.Norm2.Forward(h))))
+	s := x
+	if r.Shortcut != nil {
+		s = r.Shortcut.Forward(x)
+	}
+	return r.out.Forward(s, h)
+}
+
+// Backward takes dy [N, Cout, H, W], accumulates the gradients of the active
+// weights and returns dx [N, Cin, H, W] and dtemb [N, TDim] (both owned by
+// the block's layers, valid until the next Backward).
+func (r *ResBlock) Backward(dy *tensor.Tensor) (dx, dtemb *tensor.Tensor) {
+	dh := r.Conv2.Backward(dy)
+	dh = r.Norm2.Backward(r.Act2.Backward(r.Drop.Backward(dh)))
+	dh, dv := r.TAdd.Backward(dh)
+	dtemb = r.TAct.Backward(r.TProj.Backward(dv))
+	dh = r.Norm1.Backward(r.Act1.Backward(r.Conv1.Backward(dh)))
+	ds := dy
+	if r.Shortcut != nil {
+		ds = r.Shortcut.Backward(dy)
+	}
+	return r.dx.Forward(dh, ds), dtemb
+}
+
+// Params returns the weights of the active path.
+func (r *ResBlock) Params() []*nn.Param { return r.params(false) }
+
+// AllParams returns every weight, including the inactive conv choices.
+func (r *ResBlock) AllParams() []*nn.Param { return r.params(true) }
+
+func (r *ResBlock) params(all bool) []*nn.Param {
+	conv := func(cc *ConvChoice) []*nn.Param {
+		if all {
+			return cc.AllParams()
+		}
+		return cc.Params()
+	}
+	ps := append(r.Norm1.Params(), conv(r.Conv1)...)
+	ps = append(ps, r.TProj.Params()...)
+	ps = append(ps, r.Norm2.Params()...)
+	ps = append(ps, conv(r.Conv2)...)
+	if r.Shortcut != nil {
+		ps = append(ps, r.Shortcut.Params()...)
+	}
+	return ps
+}
+
+// MACs for one sample of input shape in ([N, Cin, H, W]) and the time
+// embedding width tdim: both convs, the time projection and the shortcut.
+func (r *ResBlock) MACs(in []int, tdim int) int64 {
+	mid := []int{1, r.Cout, in[2], in[3]}
+	m := r.Conv1.MACs(in) + r.TProj.MACs([]int{1, tdim}) + r.Conv2.MACs(mid)
+	if r.Shortcut != nil {
+		m += r.Shortcut.MACs(in)
+	}
+	return m
+}

@@ -1,0 +1,473 @@
+package unet
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"dnas/dnas/nn"
+	"dnas/dnas/tensor"
+)
+
+// UNet is the noise-prediction network: a TimeMLP and a sequence of blocks
+// (see Block). Forward and Backward run the whole network; RunBlock and
+// BackwardBlock run one block on given inputs.
+//
+// Parameter names follow the module paths of torch_unet.py ("temb.0",
+// "stem", "down.3.c1", "mid.1", "up.4", "out.2", ...); a searchable conv's
+// choices carry their kernel size ("down.0.c1.k3.w"), so the same name means
+// the same weights in a teacher, a supernet and a searched subnet.
+type UNet struct {
+	Config Config   // as built (Kernels: the starting kernels)
+	Time   *TimeMLP // the time embedding, shared by every block of a whole-network pass
+
+	blocks   []*Block
+	convs    []*ConvChoice
+	drops    []*ResBlock // ResBlocks in build order, for the dropout seeds
+	training bool
+
+	temb      *tensor.Tensor     // temb of the last whole-network Forward
+	dTemb     *tensor.Tensor     // its gradient, summed over blocks
+	skipGrads [][]*tensor.Tensor // per encoder level: gradients of its skips from the decoder
+}
+
+// New builds the UNet of cfg with weights initialised like PyTorch's defaults
+// from seed (the same cfg and seed give the same weights). Dropout starts
+// off (evaluation mode): call SetTraining(true) to train.
+func New(cfg Config, seed uint64) (*UNet, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Mult, cfg.AttnRes = slices.Clone(cfg.Mult), slices.Clone(cfg.AttnRes)
+	cfg.Kernels, cfg.KernelChoices = slices.Clone(cfg.Kernels), slices.Clone(cfg.KernelChoices)
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	u := &UNet{Config: cfg}
+	ch, tdim, last := cfg.Ch, 4*cfg.Ch, len(cfg.Mult)-1
+	u.Time = newTimeMLP(ch, rng)
+	attnAt := func(r int) bool { return slices.Contains(cfg.AttnRes, r) }
+	shape := func(c, r int) []int { return []int{1, c, r, r} }
+
+	newRes := func(name string, cin, cout int) (*ResBlock, error) {
+		i := len(u.convs)
+		r, err := newResBlock(cfg, name, cin, cout, tdim, cfg.choicesAt(i), cfg.choicesAt(i+1), cfg.kernelAt(i), cfg.kernelAt(i+1), rng)
+		if err != nil {
+			return nil, err
+		}
+		r.sc1, r.sc2 = i, i+1
+		u.convs = append(u.convs, r.Conv1, r.Conv2)
+		u.drops = append(u.drops, r)
+		return r, nil
+	}
+	newAttn := func(name string, c int) (*nn.Attention, error) { return nn.NewAttention(name, c, rng) }
+	finish := func(b *Block, c, r int) {
+		b.OutShape = []int{c, r, r}
+		for _, s := range b.steps {
+			if s.kind == stepRes {
+				b.convs = append(b.convs, s.res.Conv1, s.res.Conv2)
+			}
+		}
+		u.blocks = append(u.blocks, b)
+	}
+
+	// Encoder. The torch ModuleList "down" holds, per level, the ResBlocks,
+	// their attention and the level's downsample; idx mirrors its indices.
+	c, r, idx := ch, cfg.Resolution, 0
+	var down *nn.Conv2d // the downsample leading into the next level
+	for lvl, m := range cfg.Mult {
+		b := &Block{Name: fmt.Sprintf("enc%d", lvl), Kind: Encoder, Searchable: true, Level: lvl, tdim: tdim}
+		if lvl == 0 {
+			stem, err := nn.NewConv2d("stem", cfg.InChannels, ch, 3, 1, 1, rng)
+			if err != nil {
+				return nil, err
+			}
+			b.InShape = []int{cfg.InChannels, r, r}
+			b.steps = append(b.steps, step{kind: stepConv, conv: stem, skipIn: -1, skipOut: true, in: shape(cfg.InChannels, r)})
+		} else {
+			b.InShape = []int{c, r, r}
+			b.steps = append(b.steps, step{kind: stepConv, conv: down, skipIn: -1, skipOut: true, in: shape(c, r)})
+			r = (r + 1) / 2
+		}
+		b.SkipShapes = append(b.SkipShapes, []int{c, r, r})
+		for range cfg.NumResBlocks {
+			res, err := newRes(fmt.Sprintf("down.%d", idx), c, ch*m)
+			if err != nil {
+				return nil, err
+			}
+			idx++
+			b.steps = append(b.steps, step{kind: stepRes, res: res, skipIn: -1, skipOut: !attnAt(r), in: shape(c, r)})
+			c = ch * m
+			if attnAt(r) {
+				a, err := newAttn(fmt.Sprintf("down.%d", idx), c)
+				if err != nil {
+					return nil, err
+				}
+				idx++
+				b.steps = append(b.steps, step{kind: stepAttn, attn: a, skipIn: -1, skipOut: true, in: shape(c, r)})
+			}
+			b.SkipShapes = append(b.SkipShapes, []int{c, r, r})
+		}
+		if lvl != last {
+			var err error
+			if down, err = nn.NewConv2d(fmt.Sprintf("down.%d", idx), c, c, 3, 2, 1, rng); err != nil {
+				return nil, err
+			}
+			idx++
+		}
+		finish(b, c, r)
+	}
+
+	// Middle: ResBlock, attention (always, as in torch_unet.py), ResBlock.
+	mid := &Block{Name: "mid", Kind: Middle, Searchable: true, Level: last, tdim: tdim, InShape: []int{c, r, r}}
+	for i := range 3 {
+		name := fmt.Sprintf("mid.%d", i)
+		if i == 1 {
+			a, err := newAttn(name, c)
+			if err != nil {
+				return nil, err
+			}
+			mid.steps = append(mid.steps, step{kind: stepAttn, attn: a, skipIn: -1, in: shape(c, r)})
+			continue
+		}
+		res, err := newRes(name, c, c)
+		if err != nil {
+			return nil, err
+		}
+		mid.steps = append(mid.steps, step{kind: stepRes, res: res, skipIn: -1, in: shape(c, r)})
+	}
+	finish(mid, c, r)
+
+	// Decoder, deepest level first. decN consumes encN's skips, last first.
+	idx = 0
+	var upConv *nn.Conv2d // the upsample conv leading into the next level
+	for lvl := last; lvl >= 0; lvl-- {
+		enc := u.blocks[lvl]
+		b := &Block{Name: fmt.Sprintf("dec%d", lvl), Kind: Decoder, Searchable: true, Level: lvl, tdim: tdim,
+			InShape: []int{c, r, r}, SkipShapes: enc.SkipShapes}
+		if upConv != nil {
+			b.steps = append(b.steps, step{kind: stepUpConv, up: &nn.Upsample2x{Name: upConv.Name + ".up"}, conv: upConv, skipIn: -1, in: shape(c, r)})
+			r *= 2
+		}
+		nrb := cfg.NumResBlocks
+		for j := range nrb + 1 {
+			skipC := enc.SkipShapes[nrb-j][0]
+			name := fmt.Sprintf("up.%d", idx)
+			res, err := newRes(name, c+skipC, ch*cfg.Mult[lvl])
+			if err != nil {
+				return nil, err
+			}
+			idx++
+			b.steps = append(b.steps, step{kind: stepRes, res: res, cat: &nn.Concat{Name: name + ".cat"}, skipIn: nrb - j, in: shape(c+skipC, r)})
+			c = ch * cfg.Mult[lvl]
+			if attnAt(r) {
+				a, err := newAttn(fmt.Sprintf("up.%d", idx), c)
+				if err != nil {
+					return nil, err
+				}
+				idx++
+				b.steps = append(b.steps, step{kind: stepAttn, attn: a, skipIn: -1, in: shape(c, r)})
+			}
+		}
+		upConv = nil
+		if lvl != 0 {
+			var err error
+			// torch: Sequential(Upsample, Conv2d), so the conv is "up.<idx>.1".
+			if upConv, err = nn.NewConv2d(fmt.Sprintf("up.%d.1", idx), c, c, 3, 1, 1, rng); err != nil {
+				return nil, err
+			}
+			idx++
+		}
+		finish(b, c, r)
+	}
+
+	// Head.
+	norm, err := nn.NewGroupNorm("out.0", cfg.groupsFor(c), c)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := nn.NewConv2d("out.2", c, cfg.InChannels, 3, 1, 1, rng)
+	if err != nil {
+		return nil, err
+	}
+	head := &Block{Name: "head", Kind: Head, Level: 0, tdim: tdim, InShape: []int{c, r, r}}
+	head.steps = []step{{kind: stepHead, norm: norm, act: &nn.SiLU{Name: "out.1"}, conv: conv, skipIn: -1, in: shape(c, r)}}
+	finish(head, cfg.InChannels, r)
+
+	u.skipGrads = make([][]*tensor.Tensor, len(cfg.Mult))
+	return u, nil
+}
+
+// Blocks returns the blocks in the order they run: enc0 .. encL-1, mid,
+// decL-1 .. dec0, head.
+func (u *UNet) Blocks() []*Block { return u.blocks }
+
+// Block returns the block with the given name, or nil.
+func (u *UNet) Block(name string) *Block {
+	for _, b := range u.blocks {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// SearchableConvs returns every searchable conv, block after block (in
+// Blocks order), ResBlock after ResBlock, conv1 then conv2: the order of
+// Config.Kernels and SetKernels.
+func (u *UNet) SearchableConvs() []*ConvChoice { return u.convs }
+
+// Kernels returns the active kernel of every searchable conv.
+func (u *UNet) Kernels() []int {
+	ks := make([]int, len(u.convs))
+	for i, c := range u.convs {
+		ks[i] = c.Kernel()
+	}
+	return ks
+}
+
+// SetKernels activates one kernel per searchable conv (SearchableConvs
+// order): the path of a supernet. On error nothing changes.
+func (u *UNet) SetKernels(ks []int) error {
+	if len(ks) != len(u.convs) {
+		return fmt.Errorf("unet: SetKernels: got %d kernels, the network has %d searchable convs", len(ks), len(u.convs))
+	}
+	for i, k := range ks {
+		if !slices.Contains(u.convs[i].Kernels, k) {
+			return fmt.Errorf("unet: SetKernels: kernels[%d] = %d, but conv %s holds %v", i, k, u.convs[i].Name, u.convs[i].Kernels)
+		}
+	}
+	for i, k := range ks {
+		u.convs[i].SetKernel(k)
+	}
+	return nil
+}
+
+// SubnetConfig is the Config of a plain network with the active kernels: the
+// standalone model of the current supernet path (build it with New).
+func (u *UNet) SubnetConfig() Config {
+	c := u.Config
+	c.Mult, c.AttnRes = slices.Clone(c.Mult), slices.Clone(c.AttnRes)
+	c.Kernels, c.KernelChoices = u.Kernels(), nil
+	return c
+}
+
+// SetTraining switches dropout on (true) or off.
+func (u *UNet) SetTraining(on bool) {
+	u.training = on
+	for _, r := range u.drops {
+		r.Drop.Training = on
+	}
+}
+
+// Training reports whether dropout is on.
+func (u *UNet) Training() bool { return u.training }
+
+// SetDropoutSeed reseeds the dropout masks of every ResBlock, so that a
+// training step can be reproduced (e.g. seed = run seed ^ step).
+func (u *UNet) SetDropoutSeed(seed uint64) {
+	for i, r := range u.drops {
+		r.dropSource.Seed(seed, uint64(i))
+	}
+}
+
+// Params returns the weights of the active path: the TimeMLP's, then every
+// block's in Blocks order.
+func (u *UNet) Params() []*nn.Param {
+	ps := u.Time.Params()
+	for _, b := range u.blocks {
+		ps = append(ps, b.Params()...)
+	}
+	return ps
+}
+
+// AllParams returns every weight, including the inactive kernel choices of
+// a supernet.
+func (u *UNet) AllParams() []*nn.Param {
+	ps := u.Time.Params()
+	for _, b := range u.blocks {
+		ps = append(ps, b.AllParams()...)
+	}
+	return ps
+}
+
+// NumParams counts the weights of the active path.
+func (u *UNet) NumParams() int64 { return nn.CountParams(u.Params()) }
+
+// MACs counts the multiply-accumulates of one sample at one timestep along
+// the active path: every conv, linear (the TimeMLP included) and attention
+// matmul, as torch_unet.py's macs().
+func (u *UNet) MACs() int64 {
+	m := u.Time.MACs()
+	for _, b := range u.blocks {
+		m += b.MACs()
+	}
+	return m
+}
+
+// SearchableMACs counts the MACs of the active searchable convs only.
+func (u *UNet) SearchableMACs() int64 {
+	var m int64
+	for _, b := range u.blocks {
+		m += b.SearchableMACs()
+	}
+	return m
+}
+
+// SearchableParams counts the weights of the active searchable convs only.
+func (u *UNet) SearchableParams() int64 {
+	var n int64
+	for _, c := range u.convs {
+		n += nn.CountParams(c.Params())
+	}
+	return n
+}
+
+// checkInput panics with a *nn.ShapeError when x, t do not fit the network.
+func (u *UNet) checkInput(x *tensor.Tensor, t []float32) {
+	c := u.Config
+	if x == nil || len(x.Shape) != 4 || x.Shape[1] != c.InChannels || x.Shape[2] != c.Resolution || x.Shape[3] != c.Resolution {
+		var got []int
+		if x != nil {
+			got = x.Shape
+		}
+		panic(&nn.ShapeError{Layer: "unet", Op: "UNet.Forward", Got: append([]int(nil), got...),
+			Want: fmt.Sprintf("[N, %d, %d, %d] (in_channels, resolution, resolution)", c.InChannels, c.Resolution, c.Resolution)})
+	}
+	if len(t) != x.Shape[0] {
+		panic(&nn.ShapeError{Layer: "unet", Op: "UNet.Forward (timesteps)", Got: []int{len(t)},
+			Want: fmt.Sprintf("one timestep per sample: %d", x.Shape[0])})
+	}
+}
+
+// Forward predicts the noise in x [N, InChannels, Resolution, Resolution] at
+// timesteps t [N]. The result is a buffer owned by the network, overwritten
+// by the next Forward. A misfit input panics with a *nn.ShapeError (Predict
+// returns it as an error instead).
+func (u *UNet) Forward(x *tensor.Tensor, t []float32) *tensor.Tensor {
+	u.checkInput(x, t)
+	u.temb = u.Time.Forward(t)
+	in := BlockInput{X: x, Temb: u.temb}
+	for _, b := range u.blocks {
+		if b.Kind == Decoder {
+			in.Skips = u.blocks[b.Level].skips
+		} else {
+			in.Skips = nil
+		}
+		in.X = b.forward(in).Out
+	}
+	return in.X
+}
+
+// Predict is Forward returning a misfit input as an error.
+func (u *UNet) Predict(x *tensor.Tensor, t []float32) (y *tensor.Tensor, err error) {
+	defer nn.Catch(&err)
+	return u.Forward(x, t), nil
+}
+
+// Backward takes dy, the gradient of the loss with respect to the last
+// Forward's output, and accumulates (+=) the gradients of the active path's
+// weights into their Param.Grad (the TimeMLP's included).
+func (u *UNet) Backward(dy *tensor.Tensor) {
+	if u.temb == nil {
+		panic("unet: Backward called before Forward")
+	}
+	u.dTemb = ensureLike(u.dTemb, u.temb)
+	u.dTemb.Zero()
+	g := dy
+	for i := len(u.blocks) - 1; i >= 0; i-- {
+		b := u.blocks[i]
+		var dSkips []*tensor.Tensor
+		if b.Kind == Encoder {
+			dSkips = u.skipGrads[b.Level]
+		}
+		grad := b.backward(g, dSkips)
+		if b.Kind == Decoder {
+			u.skipGrads[b.Level] = grad.Skips
+		}
+		if grad.Temb != nil {
+			acc := u.dTemb.Data
+			for j, v := range grad.Temb.Data {
+				acc[j] += v
+			}
+		}
+		g = grad.X
+	}
+	u.Time.Backward(u.dTemb)
+}
+
+// RunBlock runs block i alone on in and returns its output (buffers owned by
+// the block, overwritten by its next run). Decoder blocks need in.Skips (the
+// matching encoder block's skips), every block but the head in.Temb (from
+// this network's Time, or a teacher's captured embedding). An input that
+// does not fit is an error naming the block, the input and the shapes.
+func (u *UNet) RunBlock(i int, in BlockInput) (out BlockOutput, err error) {
+	defer nn.Catch(&err)
+	if i < 0 || i >= len(u.blocks) {
+		return BlockOutput{}, fmt.Errorf("unet: RunBlock: no block %d (the network has %d)", i, len(u.blocks))
+	}
+	b := u.blocks[i]
+	b.checkInput(in)
+	return b.forward(in), nil
+}
+
+// BackwardBlock runs the backward of block i for dOut, the gradient of the
+// output of its last RunBlock, accumulating the gradients of the block's
+// active weights, and returns the gradients of its inputs. The skips an
+// encoder block produced get no gradient here (only Out is supervised in
+// block-wise distillation). Pass the returned Temb gradient to
+// TimeMLP.Backward to train the time embedding.
+func (u *UNet) BackwardBlock(i int, dOut *tensor.Tensor) (grad BlockGrad, err error) {
+	defer nn.Catch(&err)
+	if i < 0 || i >= len(u.blocks) {
+		return BlockGrad{}, fmt.Errorf("unet: BackwardBlock: no block %d (the network has %d)", i, len(u.blocks))
+	}
+	b := u.blocks[i]
+	if b.n == 0 || len(b.steps) == 0 {
+		return BlockGrad{}, fmt.Errorf("unet: BackwardBlock(%d): block %s has not run", i, b.Name)
+	}
+	want := []int{b.n, b.OutShape[0], b.OutShape[1], b.OutShape[2]}
+	if dOut == nil || !tensor.SameShape(dOut.Shape, want) {
+		var got []int
+		if dOut != nil {
+			got = dOut.Shape
+		}
+		return BlockGrad{}, &nn.ShapeError{Layer: b.Name, Op: "BackwardBlock", Got: got, Want: fmt.Sprintf("%v (the block's output)", want)}
+	}
+	return b.backward(dOut, nil), nil
+}
+
+// ForwardCapture runs the whole network on x, t and returns, for every block
+// in Blocks order, copies of its inputs and outputs: a teacher's block
+// features for DiffNAS (the student's block i is fed In and trained to match
+// Out.Out). The last entry's Out.Out is the noise prediction. Decoder inputs
+// share their skip copies with the encoder outputs they come from.
+func (u *UNet) ForwardCapture(x *tensor.Tensor, t []float32) (ios []BlockIO, err error) {
+	defer nn.Catch(&err)
+	u.checkInput(x, t)
+	u.temb = u.Time.Forward(t)
+	temb := u.temb.Clone()
+	in := BlockInput{X: x, Temb: u.temb}
+	prevOut := x.Clone()
+	encSkips := make([][]*tensor.Tensor, len(u.Config.Mult))
+	for _, b := range u.blocks {
+		io := BlockIO{Block: b.Name, In: BlockInput{X: prevOut}}
+		in.Skips = nil
+		if b.Kind != Head {
+			io.In.Temb = temb
+		}
+		if b.Kind == Decoder {
+			in.Skips = u.blocks[b.Level].skips
+			io.In.Skips = encSkips[b.Level]
+		}
+		out := b.forward(in)
+		io.Out.Out = out.Out.Clone()
+		if b.Kind == Encoder {
+			for _, s := range out.Skips {
+				io.Out.Skips = append(io.Out.Skips, s.Clone())
+			}
+			encSkips[b.Level] = io.Out.Skips
+		}
+		ios = append(ios, io)
+		in.X, prevOut = out.Out, io.Out.Out
+	}
+	return ios, nil
+}
