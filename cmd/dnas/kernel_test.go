@@ -290,3 +290,64 @@ func TestSIGINTInterruptsAndNeverKills(t *testing.T) {
 		t.Fatal("the kernel did not exit after shutdown_request")
 	}
 }
+
+// TestProgressDisplayUpdatesInPlace checks that progress reported from a
+// cell becomes one notebook display updated in place, ending on a final
+// frame.
+func TestProgressDisplayUpdatesInPlace(t *testing.T) {
+	c, _ := startDnasKernel(t)
+	_, outs := run(t, c, `tk := progress.NewTracker("demo task", 5, nil)
+for i := 1; i <= 5; i++ {
+	tk.Step(i, 10, 1/float64(i))
+	time.Sleep(150 * time.Millisecond)
+}
+tk.Done(5, 0.2)`, "ok")
+	var id string
+	var shows, updates int
+	var last string
+	for _, m := range outs {
+		ct := client.Content(m)
+		switch m.Header.MsgType {
+		case "display_data":
+			shows++
+			id, _ = ct["transient"].(map[string]any)["display_id"].(string)
+		case "update_display_data":
+			updates++
+			if ct["transient"].(map[string]any)["display_id"] != id {
+				t.Errorf("update of another display: %v", ct["transient"])
+			}
+			last = ct["data"].(map[string]any)["text/html"].(string)
+		}
+	}
+	if shows != 1 || updates < 2 || id == "" {
+		t.Fatalf("%d displays (id %q) and %d updates, want 1 and several", shows, id, updates)
+	}
+	for _, want := range []string{"demo task", "step 5/5", "done"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("final frame lacks %q:\n%s", want, last)
+		}
+	}
+}
+
+// TestStdinReachesTheCell reads a line with fmt.Scanln in a cell: the
+// kernel asks the front end with input_request.
+func TestStdinReachesTheCell(t *testing.T) {
+	c, _ := startDnasKernel(t)
+	id, _ := c.Send("shell", "execute_request", map[string]any{"code": "var name string\nfmt.Scanln(&name)\n\"hello \" + name", "allow_stdin": true})
+	req, err := c.WaitInputRequest(1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := kernel.NewHeader("input_reply", c.Session(), "t")
+	f, _ := c.Signer().Encode(nil, h, &req.Header, nil, map[string]any{"value": "Ada"})
+	if err := c.SendFrames("stdin", f); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reply(id, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	outs, _ := c.WaitIdle(id, 10*time.Second)
+	if got := result(outs); got != "hello Ada" {
+		t.Errorf("value %q, want %q", got, "hello Ada")
+	}
+}
