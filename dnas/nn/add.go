@@ -122,7 +122,7 @@ func (l *BroadcastAdd) Backward(dy *tensor.Tensor) (dx, dv *tensor.Tensor) {
 		shapePanic(l.Name, "BroadcastAdd.Backward", dy.Shape, "%v (the shape Forward returned)", l.y.Shape)
 	}
 	l.dy = dy
-	l.dv = tensor.Ensure(l.dv, dy.Shape[0], dy.Shape[1])
+	l.dv = ensureDims(l.dv, dy.Shape[0], dy.Shape[1])
 	tensor.ParallelFor(len(l.dv.Data), l.s, l.bwd)
 	l.dy = nil
 	return dy, l.dv

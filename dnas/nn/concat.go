@@ -40,7 +40,7 @@ func (c *Concat) Forward(a, b *tensor.Tensor) *tensor.Tensor {
 	var buf [8]int
 	shape := append(buf[:0], a.Shape...)
 	shape[1] = a.Shape[1] + b.Shape[1]
-	c.y = tensor.Ensure(c.y, shape...)
+	c.y = ensureDims(c.y, shape...)
 	tensor.ParallelFor(a.Shape[0], len(c.y.Data)/a.Shape[0], c.fwd)
 	return c.y
 }

@@ -61,7 +61,7 @@ func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	n := x.Shape[0]
 	l.x = x
-	l.y = tensor.Ensure(l.y, n, l.Out)
+	l.y = ensureDims(l.y, n, l.Out)
 	for i := range n {
 		copy(l.y.Data[i*l.Out:(i+1)*l.Out], l.B.Data)
 	}
@@ -81,7 +81,7 @@ func (l *Linear) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	blas.Sgemm(true, false, l.Out, l.In, n, 1, dy.Data, l.Out, l.x.Data, l.In, 1, l.W.Grad, l.In)
 	l.ones = onesOf(l.ones, n)
 	blas.Sgemm(false, false, 1, l.Out, n, 1, l.ones, n, dy.Data, l.Out, 1, l.B.Grad, l.Out)
-	l.dx = tensor.Ensure(l.dx, n, l.In)
+	l.dx = ensureDims(l.dx, n, l.In)
 	blas.Sgemm(false, false, n, l.In, l.Out, 1, dy.Data, l.Out, l.W.Data, l.In, 0, l.dx.Data, l.In)
 	return l.dx
 }

@@ -23,7 +23,7 @@ func TimestepEmbedding(t []float32, dim int, out *tensor.Tensor) *tensor.Tensor 
 		shapePanic("TimestepEmbedding", "TimestepEmbedding", []int{len(t), dim}, "an even, positive embedding width (got %d)", dim)
 	}
 	half := dim / 2
-	out = tensor.Ensure(out, len(t), dim)
+	out = ensureDims(out, len(t), dim)
 	negLn := float32(-math.Log(10000))
 	for i := range half {
 		f := float32(math.Exp(float64(negLn * float32(i) / float32(half))))

@@ -35,7 +35,7 @@ func (u *Upsample2x) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	n, c, h, w := x.NCHW()
 	u.x, u.h, u.w = x, h, w
-	u.y = tensor.Ensure(u.y, n, c, 2*h, 2*w)
+	u.y = ensureDims(u.y, n, c, 2*h, 2*w)
 	tensor.ParallelFor(n*c, 4*h*w, u.fwd)
 	return u.y
 }
