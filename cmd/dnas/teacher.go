@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"dnas/dnas"
@@ -35,7 +36,8 @@ into --out:
   train.safetensors    resumable checkpoint (weights, EMA, Adam, step, RNG, data position)
   teacher.safetensors  the EMA weights (what LoadTeacher and 'dnas sample --model' read)
   samples.png          a grid of 64 DDIM samples, and report.json with FID if --eval-samples > 0
-Running it again with the same --out resumes where it stopped (Ctrl-C saves and stops).
+Running it again with the same --out resumes where it stopped (Ctrl-C or SIGTERM
+saves and stops).
 
 example: dnas teacher --preset small --seed 1 --out out/teacher-small
 
@@ -75,7 +77,7 @@ flags:
 	tr.CheckpointPath = ckpt
 	tr.CheckpointEvery = *every
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	for tr.StepNum < *steps {
