@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"image/png"
 	"io"
 	"log"
 	"net"
@@ -349,5 +351,61 @@ func TestStdinReachesTheCell(t *testing.T) {
 	outs, _ := c.WaitIdle(id, 10*time.Second)
 	if got := result(outs); got != "hello Ada" {
 		t.Errorf("value %q, want %q", got, "hello Ada")
+	}
+}
+
+// TestKernelInstallLayout checks the kernelspec `dnas kernel install`
+// writes, under --prefix and --user, as `jupyter kernelspec install` lays
+// it out.
+func TestKernelInstallLayout(t *testing.T) {
+	prefix := t.TempDir()
+	t.Setenv("JUPYTER_DATA_DIR", t.TempDir())
+	user := os.Getenv("JUPYTER_DATA_DIR")
+	if err := kernelInstall([]string{"--prefix", prefix}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kernelInstall([]string{"--user"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kernelInstall([]string{"--user", "--prefix", prefix}); err == nil {
+		t.Error("--user with --prefix was accepted")
+	}
+	exe, _ := os.Executable()
+	exe, _ = filepath.EvalSymlinks(exe)
+	for _, dir := range []string{
+		filepath.Join(prefix, "share", "jupyter", "kernels", "dnas"),
+		filepath.Join(user, "kernels", "dnas"),
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, "kernel.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var spec struct {
+			Argv          []string `json:"argv"`
+			DisplayName   string   `json:"display_name"`
+			Language      string   `json:"language"`
+			InterruptMode string   `json:"interrupt_mode"`
+		}
+		if err := json.Unmarshal(b, &spec); err != nil {
+			t.Fatal(err)
+		}
+		if len(spec.Argv) != 3 || spec.Argv[0] != exe || spec.Argv[1] != "kernel" || spec.Argv[2] != "{connection_file}" ||
+			spec.DisplayName != "Go (dnas)" || spec.Language != "go" || spec.InterruptMode != "message" {
+			t.Errorf("%s/kernel.json: %s", dir, b)
+		}
+		for _, size := range []int{32, 64} {
+			f, err := os.Open(filepath.Join(dir, fmt.Sprintf("logo-%dx%d.png", size, size)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b := img.Bounds(); b.Dx() != size || b.Dy() != size {
+				t.Errorf("logo %d is %v", size, b)
+			}
+		}
 	}
 }
