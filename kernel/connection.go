@@ -77,6 +77,18 @@ func (ci *ConnectionInfo) endpoint(port int) string {
 	return "tcp://" + net.JoinHostPort(ci.IP, strconv.Itoa(port))
 }
 
+// freeIPCPort returns the smallest positive number not used by another
+// channel of ci, for an ipc channel given as 0 (each channel needs its own
+// socket file, PREFIX-N).
+func (ci *ConnectionInfo) freeIPCPort() int {
+	used := map[int]bool{ci.ShellPort: true, ci.ControlPort: true, ci.StdinPort: true, ci.IOPubPort: true, ci.HBPort: true}
+	n := 1
+	for used[n] {
+		n++
+	}
+	return n
+}
+
 // Endpoints returns the five endpoints keyed by channel name ("shell",
 // "control", "stdin", "iopub", "hb"), the form clients dial.
 func (ci *ConnectionInfo) Endpoints() map[string]string {

@@ -123,6 +123,9 @@ func New(conn ConnectionInfo, interp Interpreter, opts *Options) (*Kernel, error
 		{"hb", k.hb, &k.conn.HBPort},
 	} {
 		k.sendMu[b.sock] = new(sync.Mutex)
+		if *b.port == 0 && k.conn.Transport == "ipc" {
+			*b.port = k.conn.freeIPCPort()
+		}
 		ep := k.conn.endpoint(*b.port)
 		if err := b.sock.Listen(ep); err != nil {
 			k.closeSockets()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -544,4 +545,37 @@ func TestShutdownReplyThenExit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	k2.Run(ctx)
+}
+
+func TestIPCTransport(t *testing.T) {
+	conn := kernel.ConnectionInfo{Transport: "ipc", IP: filepath.Join(t.TempDir(), "kernel"), Key: "k", SignatureScheme: "hmac-sha256"}
+	k, err := kernel.New(conn, &fake.Interp{}, &kernel.Options{Log: log.New(io.Discard, "", 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- k.Run(context.Background()) }()
+	ci := k.Connection()
+	if ci.ShellPort == 0 || ci.ShellPort == ci.HBPort {
+		t.Fatalf("ipc channels share a socket file: %+v", ci)
+	}
+	c, err := client.Dial(ci)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WaitReady(wait); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := c.Execute("value ipc", wait)
+	if err != nil || client.Content(r)["status"] != "ok" {
+		t.Fatalf("execute over ipc: %v %v", err, r)
+	}
+	if err := c.Heartbeat(wait); err != nil {
+		t.Error(err)
+	}
+	c.Request("control", "shutdown_request", map[string]any{}, wait)
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
 }

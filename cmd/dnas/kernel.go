@@ -39,7 +39,10 @@ func init() {
 const kernelUsage = `usage:
   dnas kernel CONNECTION_FILE              serve a notebook (Jupyter starts this)
   dnas kernel install [--user | --prefix P] install the "Go (dnas)" kernelspec
-  dnas kernel bench [-n N] [--python P]    dnas and ipykernel side by side`
+  dnas kernel bench [-n N] [--python P]    dnas and ipykernel side by side
+
+The input history (history_request) is kept in memory; set DNAS_KERNEL_HISTORY
+to a file to keep it across kernel runs (one session per run).`
 
 func runKernel(args []string) error {
 	if len(args) == 0 {
@@ -91,10 +94,10 @@ func serveKernel(connFile string) error {
 // newDnasKernel binds the kernel's sockets and starts the Go session behind
 // it in the background (the kernel answers kernel_info at once; the first
 // cell waits for the session). It installs the notebook progress display as
-// progress.Default.
+// progress.Default. $DNAS_KERNEL_HISTORY, if set, names the history file.
 func newDnasKernel(ci kernel.ConnectionInfo, logger *log.Logger) (*kernel.Kernel, error) {
 	ri := &replInterpreter{ready: make(chan struct{})}
-	k, err := kernel.New(ci, ri, &kernel.Options{Log: logger})
+	k, err := kernel.New(ci, ri, &kernel.Options{Log: logger, HistoryFile: os.Getenv("DNAS_KERNEL_HISTORY")})
 	if err != nil {
 		return nil, err
 	}
