@@ -41,4 +41,15 @@
 // lines sends a few dozen messages instead of 100,000; any other IOPub message
 // (display, result, error, status) first flushes the buffered text, so what
 // the front end shows is always in the order the cell produced it.
+//
+// # Related packages
+//
+//   - kernel/client: a small front end over the same sockets, used by the
+//     tests and the benchmark;
+//   - kernel/bench: ready time and round trips of any kernel, side by side
+//     (`dnas kernel bench` compares dnas with ipykernel);
+//   - kernel/progressview: the live notebook display of dnas progress events;
+//   - kernel/conformance: the jupyter_kernel_test suites;
+//   - cmd/dnas/kernel.go: the Go session (package repl) as an Interpreter,
+//     `dnas kernel CONNECTION_FILE` and `dnas kernel install`.
 package kernel

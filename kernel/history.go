@@ -10,11 +10,11 @@ import (
 	"sync"
 )
 
-// History keeps the cells a kernel ran, for history_request: the inputs
+// history keeps the cells a kernel ran, for history_request: the inputs
 // (and the text of their values) numbered by execution count, grouped in
 // sessions (one per kernel run). The current session is always in memory; a
 // history file, if any, adds the earlier ones.
-type History struct {
+type history struct {
 	mu      sync.Mutex
 	session int            // number of the current session, 1 for the first
 	entries []historyEntry // all sessions, oldest first
@@ -29,8 +29,8 @@ type historyEntry struct {
 }
 
 // newHistory opens the history; with path "" it is kept in memory only.
-func newHistory(path string) (*History, error) {
-	h := &History{session: 1}
+func newHistory(path string) (*history, error) {
+	h := &history{session: 1}
 	if path == "" {
 		return h, nil
 	}
@@ -58,7 +58,7 @@ func newHistory(path string) (*History, error) {
 	return h, nil
 }
 
-func (h *History) add(line int, input string, output *string) {
+func (h *history) add(line int, input string, output *string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	e := historyEntry{Session: h.session, Line: line, Input: input, Output: output}
@@ -70,7 +70,7 @@ func (h *History) add(line int, input string, output *string) {
 	}
 }
 
-func (h *History) close() {
+func (h *history) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.file != nil {
@@ -99,7 +99,7 @@ type HistoryQuery struct {
 
 // query returns the entries selected by q as the protocol's tuples:
 // [session, line, input] or, with Output, [session, line, [input, output]].
-func (h *History) query(q HistoryQuery) []any {
+func (h *history) query(q HistoryQuery) []any {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var sel []historyEntry

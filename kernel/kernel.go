@@ -46,7 +46,7 @@ type Kernel struct {
 
 	pub     *publisher
 	out     *kernelOutput
-	history *History
+	history *history
 
 	ctx    context.Context // cancelled on shutdown
 	cancel context.CancelFunc
