@@ -35,6 +35,36 @@ func BenchmarkGroupNorm(b *testing.B) {
 	}
 }
 
+// BenchmarkGroupNormSiLU compares GroupNorm then SiLU as two layers with the
+// fused layer (GroupNorm.SiLU).
+func BenchmarkGroupNormSiLU(b *testing.B) {
+	s := benchShapes[0]
+	for _, fused := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fused=%v", fused), func(b *testing.B) {
+			rng := testRNG()
+			g, _ := NewGroupNorm("gn", 8, s[1])
+			g.SiLU = fused
+			act := &SiLU{}
+			x, dy := randTensor(rng, s[:]...), randTensor(rng, s[:]...)
+			step := func() {
+				if fused {
+					g.Forward(x)
+					g.Backward(dy)
+					return
+				}
+				act.Forward(g.Forward(x))
+				g.Backward(act.Backward(dy))
+			}
+			step()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				step()
+			}
+		})
+	}
+}
+
 func BenchmarkSiLU(b *testing.B) {
 	for _, s := range benchShapes[:1] {
 		b.Run(fmt.Sprintf("%dx%dx%dx%d", s[0], s[1], s[2], s[3]), func(b *testing.B) {

@@ -11,6 +11,12 @@ package nn
 //	  dx = rstd * (dxhat - mean_g(dxhat) - xhat*mean_g(dxhat*xhat))
 //	MACs: 0 (only convs, linears and attention matmuls are counted)
 //
+// With SiLU set, the layer is GroupNorm followed by SiLU in one pass (every
+// GroupNorm of the UNet is followed by one): y = z·σ(z) for z the normalised
+// value above, and backward first takes dz = dy·σ(z)·(1 + z·(1-σ(z))),
+// recomputing z from x, then proceeds with dz in place of dy. This saves a
+// pass over memory each way and the SiLU layer's buffers.
+//
 // Work is split over the N*G (sample, group) pairs; a group's values are
 // contiguous and small enough to stay in L1 between the two passes. The
 // per-channel parameter gradients are first summed per sample (no sharing
@@ -30,6 +36,9 @@ type GroupNorm struct {
 	Eps       float32
 	Gamma     *Param // [C], initialised to 1
 	Beta      *Param // [C], initialised to 0
+	// SiLU fuses a SiLU after the normalisation: Forward returns
+	// silu(groupnorm(x)) and Backward takes the gradient of that output.
+	SiLU bool
 
 	x, dy      *tensor.Tensor // input of the last Forward (not copied); dy of the running Backward
 	y, dx      *tensor.Tensor
@@ -88,7 +97,11 @@ func (g *GroupNorm) forwardRange(lo, hi int) {
 		y := g.y.Data[off : off+m]
 		for j := range cg {
 			a := rstd * g.Gamma.Data[c0+j]
-			vaffine(x[j*s:(j+1)*s], y[j*s:(j+1)*s], a, g.Beta.Data[c0+j]-mean*a)
+			if g.SiLU {
+				vaffineSiLU(x[j*s:(j+1)*s], y[j*s:(j+1)*s], a, g.Beta.Data[c0+j]-mean*a)
+			} else {
+				vaffine(x[j*s:(j+1)*s], y[j*s:(j+1)*s], a, g.Beta.Data[c0+j]-mean*a)
+			}
 		}
 	}
 }
@@ -127,11 +140,22 @@ func (g *GroupNorm) backwardRange(lo, hi int) {
 		n, c0 := ng/g.Groups, (ng%g.Groups)*cg
 		mean, rstd := g.mean[ng], g.rstd[ng]
 		x, dy, dx := g.x.Data[off:off+m], g.dy.Data[off:off+m], g.dx.Data[off:off+m]
+		// With SiLU, first dz (the gradient at the normalised output), kept
+		// in dx and used as dy below.
+		if g.SiLU {
+			dy = dx
+		}
 		// Per channel: Σdy and Σdy*xhat = rstd*Σdy*(x - mean).
 		var m1, m2 float32 // Σ dxhat, Σ dxhat*xhat over the group
 		for j := range cg {
 			xs, ds := x[j*s:(j+1)*s], dy[j*s:(j+1)*s]
-			sdy, sdyx := vsumDotDev(ds, xs, mean)
+			var sdy, sdyx float32
+			if g.SiLU {
+				a := rstd * g.Gamma.Data[c0+j]
+				sdy, sdyx = vaffineSiLUBack(xs, g.dy.Data[off+j*s:off+(j+1)*s], ds, a, g.Beta.Data[c0+j]-mean*a, mean)
+			} else {
+				sdy, sdyx = vsumDotDev(ds, xs, mean)
+			}
 			sdxh := rstd * sdyx
 			g.db[n*g.C+c0+j] = sdy
 			g.dg[n*g.C+c0+j] = sdxh

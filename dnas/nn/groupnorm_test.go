@@ -93,3 +93,46 @@ func TestGroupNormParallelMatchesSerial(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupNormSiLUFused checks the fused layer against GroupNorm followed by
+// SiLU, forward and backward, and its gradients by finite differences; with
+// odd spatial sizes so the vector kernels' tails run too.
+func TestGroupNormSiLUFused(t *testing.T) {
+	rng := testRNG()
+	for _, shape := range [][]int{{3, 8, 5, 5}, {2, 8, 16, 16}} {
+		fused, _ := NewGroupNorm("gn", 4, 8)
+		plain, _ := NewGroupNorm("gn", 4, 8)
+		fused.SiLU = true
+		for i := range fused.Gamma.Data {
+			fused.Gamma.Data[i] = float32(1 + 0.5*rng.NormFloat64())
+			fused.Beta.Data[i] = float32(rng.NormFloat64())
+		}
+		copy(plain.Gamma.Data, fused.Gamma.Data)
+		copy(plain.Beta.Data, fused.Beta.Data)
+		act := &SiLU{}
+		x, dy := randTensor(rng, shape...), randTensor(rng, shape...)
+		yf := fused.Forward(x)
+		yp := act.Forward(plain.Forward(x))
+		if e := goldenErr(yf.Data, yp.Data); e > 1e-6 {
+			t.Errorf("%v: fused forward differs from GroupNorm+SiLU by %g", shape, e)
+		}
+		dxf := fused.Backward(dy)
+		dxp := plain.Backward(act.Backward(dy))
+		if e := goldenErr(dxf.Data, dxp.Data); e > 1e-5 {
+			t.Errorf("%v: fused dx differs by %g", shape, e)
+		}
+		if e := goldenErr(fused.Gamma.Grad, plain.Gamma.Grad); e > 1e-5 {
+			t.Errorf("%v: fused dgamma differs by %g", shape, e)
+		}
+		if e := goldenErr(fused.Beta.Grad, plain.Beta.Grad); e > 1e-5 {
+			t.Errorf("%v: fused dbeta differs by %g", shape, e)
+		}
+	}
+	g, _ := NewGroupNorm("gn", 2, 4)
+	g.SiLU = true
+	x := randTensor(rng, 2, 4, 3, 3)
+	var dx *tensor.Tensor
+	checkLayerGrad(t, "GroupNorm+SiLU", func() *tensor.Tensor { return g.Forward(x) },
+		func(dy *tensor.Tensor) { dx = g.Backward(dy) },
+		append(paramTargets(g.Params()...), inputTarget("x", x, &dx))...)
+}

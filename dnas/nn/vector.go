@@ -119,3 +119,36 @@ func sumAndDot(a, b []float32, mean float32) (sa, sab float32) {
 	}
 	return a0 + a1, p0 + p1
 }
+
+// vaffineSiLU writes y = z·σ(z) with z = x·a + b.
+func vaffineSiLU(x, y []float32, a, b float32) {
+	y = y[:len(x)]
+	if v := len(x) &^ 7; useAVX2 && v > 0 {
+		affineSiluAVX2(&x[0], &y[0], v, a, b)
+		x, y = x[v:], y[v:]
+	}
+	for i, xv := range x {
+		z := xv*a + b
+		y[i] = z / (1 + fastExp(-z))
+	}
+}
+
+// vaffineSiLUBack writes dz = dy·σ(z)·(1 + z·(1-σ(z))) with z = x·a + b (the
+// gradient through SiLU of the GroupNorm output) and returns Σ dz and
+// Σ dz·(x-m).
+func vaffineSiLUBack(x, dy, dz []float32, a, b, m float32) (sdz, sdzx float32) {
+	dy, dz = dy[:len(x)], dz[:len(x)]
+	if v := len(x) &^ 7; useAVX2 && v > 0 {
+		sdz, sdzx = affineSiluBackAVX2(&x[0], &dy[0], &dz[0], v, a, b, m)
+		x, dy, dz = x[v:], dy[v:], dz[v:]
+	}
+	for i, xv := range x {
+		z := xv*a + b
+		s := 1 / (1 + fastExp(-z))
+		d := dy[i] * s * (1 + z*(1-s))
+		dz[i] = d
+		sdz += d
+		sdzx += d * (xv - m)
+	}
+	return sdz, sdzx
+}

@@ -49,3 +49,14 @@ func sumDotDevAVX2(d, x *float32, n int, m float32) (sd, sdx float32)
 //
 //go:noescape
 func normBackAVX2(d, x, dx *float32, n int, a, b, c, m float32)
+
+// affineSiluAVX2: z = x[i]·a + b, y[i] = z·σ(z).
+//
+//go:noescape
+func affineSiluAVX2(x, y *float32, n int, a, b float32)
+
+// affineSiluBackAVX2: z = x[i]·a + b, s = σ(z), dz[i] = dy[i]·s·(1 + z·(1-s));
+// returns Σ dz and Σ dz·(x-m).
+//
+//go:noescape
+func affineSiluBackAVX2(x, dy, dz *float32, n int, a, b, m float32) (sdz, sdzx float32)

@@ -454,3 +454,81 @@ nbloop:
 nbdone:
 	VZEROUPPER
 	RET
+
+// func affineSiluAVX2(x, y *float32, n int, a, b float32)
+// z = x[i]*a + b; y[i] = z*σ(z) for i < n (GroupNorm's affine step fused with SiLU).
+TEXT ·affineSiluAVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y13
+	VBROADCASTSS b+28(FP), Y14
+	SHRQ $3, CX
+	JZ   asdone
+	SIGMOID_CONSTANTS
+
+asloop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y14, Y13, Y0   // z = x*a + b
+	SIGMOID
+	VMULPS  Y5, Y0, Y6
+	VMOVUPS Y6, (DX)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  asloop
+
+asdone:
+	VZEROUPPER
+	RET
+
+// func affineSiluBackAVX2(x, dy, dz *float32, n int, a, b, m float32) (sdz, sdzx float32)
+// z = x[i]*a + b, s = σ(z), dz[i] = dy[i]*s*(1 + z*(1-s)) for i < n;
+// returns Σ dz[i] and Σ dz[i]*(x[i]-m).
+TEXT ·affineSiluBackAVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ dy+8(FP), DI
+	MOVQ dz+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y13
+	VBROADCASTSS b+36(FP), Y14
+	VBROADCASTSS m+40(FP), Y15
+	VXORPS Y6, Y6, Y6          // Σ dz
+	VXORPS Y7, Y7, Y7          // Σ dz*(x-m)
+	SHRQ $3, CX
+	JZ   absdone
+	SIGMOID_CONSTANTS
+
+absloop:
+	VMOVUPS (SI), Y0
+	VFMADD213PS Y14, Y13, Y0   // z
+	SIGMOID
+	VSUBPS  Y5, Y12, Y1        // 1 - s
+	VMULPS  Y1, Y0, Y1         // z*(1-s)
+	VADDPS  Y12, Y1, Y1        // 1 + z*(1-s)
+	VMULPS  Y5, Y1, Y1         // s*(1 + z*(1-s))
+	VMULPS  (DI), Y1, Y1       // dz
+	VMOVUPS Y1, (DX)
+	VADDPS  Y1, Y6, Y6
+	VMOVUPS (SI), Y2
+	VSUBPS  Y15, Y2, Y2        // x - m
+	VFMADD231PS Y1, Y2, Y7
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  absloop
+
+absdone:
+	VEXTRACTF128 $1, Y6, X2
+	VADDPS  X2, X6, X6
+	VHADDPS X6, X6, X6
+	VHADDPS X6, X6, X6
+	MOVSS   X6, sdz+48(FP)
+	VEXTRACTF128 $1, Y7, X2
+	VADDPS  X2, X7, X7
+	VHADDPS X7, X7, X7
+	VHADDPS X7, X7, X7
+	MOVSS   X7, sdzx+52(FP)
+	VZEROUPPER
+	RET

@@ -16,3 +16,8 @@ func sumDotDevAVX2(d, x *float32, n int, m float32) (sd, sdx float32) { panic(no
 func normBackAVX2(d, x, dx *float32, n int, a, b, c, m float32)       { panic(noVector) }
 
 const noVector = "nn: vector kernel called on a CPU without it"
+
+func affineSiluAVX2(x, y *float32, n int, a, b float32) { panic(noVector) }
+func affineSiluBackAVX2(x, dy, dz *float32, n int, a, b, m float32) (sdz, sdzx float32) {
+	panic(noVector)
+}

@@ -29,6 +29,10 @@ func TestVectorKernelsMatchGo(t *testing.T) {
 			yv, yg := make([]float32, n), make([]float32, n)
 			sv, dsv := make([]float32, n), make([]float32, n)
 
+			fv, fg := make([]float32, n), make([]float32, n)
+			fbv, fbg := make([]float32, n), make([]float32, n)
+			vaffineSiLU(x, fv, a, b)
+			s1v, s2v := vaffineSiLUBack(x, d, fbv, a, b, m)
 			sumV, sqV := vsum(x), vsqDevSum(x, m)
 			sdV, sdxV := vsumDotDev(d, x, m)
 			vaffine(x, yv, a, b)
@@ -40,6 +44,8 @@ func TestVectorKernelsMatchGo(t *testing.T) {
 			}
 
 			useAVX2 = false
+			vaffineSiLU(x, fg, a, b)
+			s1g, s2g := vaffineSiLUBack(x, d, fbg, a, b, m)
 			sumG, sqG := vsum(x), vsqDevSum(x, m)
 			sdG, sdxG := vsumDotDev(d, x, m)
 			vaffine(x, yg, a, b)
@@ -55,7 +61,13 @@ func TestVectorKernelsMatchGo(t *testing.T) {
 			if !close(sumV, sumG, float32(n)) || !close(sqV, sqG, sqG) || !close(sdV, sdG, float32(n)) || !close(sdxV, sdxG, float32(n)*3) || !close(expV, expG, expG) {
 				t.Fatalf("n=%d off=%d: sums vector/Go %v/%v %v/%v %v/%v %v/%v %v/%v", n, off, sumV, sumG, sqV, sqG, sdV, sdG, sdxV, sdxG, expV, expG)
 			}
+			if !close(s1v, s1g, float32(n)*3) || !close(s2v, s2g, float32(n)*10) {
+				t.Fatalf("n=%d off=%d: fused SiLU sums vector/Go %v/%v %v/%v", n, off, s1v, s1g, s2v, s2g)
+			}
 			for i := range n {
+				if !close(fv[i], fg[i], fg[i]) || !close(fbv[i], fbg[i], fbg[i]) {
+					t.Fatalf("n=%d off=%d i=%d: affine+SiLU %v/%v backward %v/%v", n, off, i, fv[i], fg[i], fbv[i], fbg[i])
+				}
 				if !close(yv[i], yg[i], yg[i]) || !close(dsv[i], dsg[i], dsg[i]) || !close(sv[i], sg[i], sg[i]) {
 					t.Fatalf("n=%d off=%d i=%d: affine %v/%v normBack %v/%v exp %v/%v", n, off, i, yv[i], yg[i], dsv[i], dsg[i], sv[i], sg[i])
 				}
