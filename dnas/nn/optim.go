@@ -105,6 +105,10 @@ func (a *Adam) updateRange(lo, hi int) {
 		p, g := a.Params[k].Data[i0:i1], a.Params[k].Grad[i0:i1]
 		m, v := a.M[k][i0:i1], a.V[k][i0:i1]
 		g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+		if n := len(p) &^ 7; useAVX2 && n > 0 {
+			adamAVX2(&p[0], &g[0], &m[0], &v[0], n, b1, 1-b1, b2, 1-b2, wd, step, 1/bc2, eps)
+			p, g, m, v = p[n:], g[n:], m[n:], v[n:]
+		}
 		for i := range p {
 			gi := g[i] + wd*p[i]
 			mi := b1*m[i] + (1-b1)*gi

@@ -60,3 +60,11 @@ func affineSiluAVX2(x, y *float32, n int, a, b float32)
 //
 //go:noescape
 func affineSiluBackAVX2(x, dy, dz *float32, n int, a, b, m float32) (sdz, sdzx float32)
+
+// adamAVX2 is Adam.Update's loop over a parameter p, its gradient g and
+// moments m (mom), v (vel): with c1 = 1-b1, c2 = 1-b2 and ibc2 = 1/sqrt(1-b2^t),
+// gi = g + wd·p, m = b1·m + c1·gi, v = b2·v + c2·gi², p -= step·m/(sqrt(v)·ibc2 + eps).
+// (The pointer arguments are not named p, g: g is a register in Go assembly.)
+//
+//go:noescape
+func adamAVX2(param, grad, mom, vel *float32, n int, b1, c1, b2, c2, wd, step, ibc2, eps float32)

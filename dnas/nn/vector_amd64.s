@@ -532,3 +532,51 @@ absdone:
 	MOVSS   X7, sdzx+52(FP)
 	VZEROUPPER
 	RET
+
+// func adamAVX2(param, grad, mom, vel *float32, n int, b1, c1, b2, c2, wd, step, ibc2, eps float32)
+// One Adam step on i < n (n a multiple of 8), with c1 = 1-b1, c2 = 1-b2,
+// ibc2 = 1/sqrt(1-b2^t):
+//   gi = g + wd*p; m = b1*m + c1*gi; v = b2*v + c2*gi²; p -= step*m/(sqrt(v)*ibc2 + eps)
+TEXT ·adamAVX2(SB), NOSPLIT, $0-72
+	MOVQ param+0(FP), SI
+	MOVQ grad+8(FP), DI
+	MOVQ mom+16(FP), DX
+	MOVQ vel+24(FP), BX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS b1+40(FP), Y8
+	VBROADCASTSS c1+44(FP), Y9
+	VBROADCASTSS b2+48(FP), Y10
+	VBROADCASTSS c2+52(FP), Y11
+	VBROADCASTSS wd+56(FP), Y12
+	VBROADCASTSS step+60(FP), Y13
+	VBROADCASTSS ibc2+64(FP), Y14
+	VBROADCASTSS eps+68(FP), Y15
+	SHRQ $3, CX
+	JZ   adone
+
+aloop:
+	VMOVUPS (SI), Y1           // p
+	VMOVUPS (DI), Y0           // g
+	VFMADD231PS Y1, Y12, Y0    // gi = g + wd*p
+	VMULPS  (DX), Y8, Y2       // b1*m
+	VFMADD231PS Y0, Y9, Y2     // m = b1*m + c1*gi
+	VMOVUPS Y2, (DX)
+	VMULPS  Y0, Y0, Y4         // gi²
+	VMULPS  (BX), Y10, Y3      // b2*v
+	VFMADD231PS Y4, Y11, Y3    // v = b2*v + c2*gi²
+	VMOVUPS Y3, (BX)
+	VSQRTPS Y3, Y4
+	VFMADD213PS Y15, Y14, Y4   // sqrt(v)*ibc2 + eps
+	VDIVPS  Y4, Y2, Y5         // m / denom
+	VFNMADD231PS Y5, Y13, Y1   // p -= step * m/denom
+	VMOVUPS Y1, (SI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  aloop
+
+adone:
+	VZEROUPPER
+	RET

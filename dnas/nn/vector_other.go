@@ -21,3 +21,7 @@ func affineSiluAVX2(x, y *float32, n int, a, b float32) { panic(noVector) }
 func affineSiluBackAVX2(x, dy, dz *float32, n int, a, b, m float32) (sdz, sdzx float32) {
 	panic(noVector)
 }
+
+func adamAVX2(param, grad, mom, vel *float32, n int, b1, c1, b2, c2, wd, step, ibc2, eps float32) {
+	panic(noVector)
+}
