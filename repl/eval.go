@@ -179,7 +179,7 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 	if interrupted {
 		var ee *EvalError
 		if err == nil || !errors.As(err, &ee) || ee.Kind != "interrupted" {
-			err = &EvalError{Kind: "interrupted", Msg: "interrupted; the session's state is kept"}
+			err = &EvalError{Kind: "interrupted", Msg: "the input was stopped; the session's state is kept"}
 		}
 	}
 	if err != nil {
@@ -319,7 +319,7 @@ func (s *Session) execute(prog *interp.Program, line int) (reflect.Value, error)
 		stopRun()
 		<-done // ExecuteWithContext returns at once
 		s.waitOrphan(s.run.gid, started)
-		return reflect.Value{}, &EvalError{Kind: "interrupted", Msg: "interrupted; the session's state is kept"}
+		return reflect.Value{}, &EvalError{Kind: "interrupted", Msg: "the input was stopped; the session's state is kept"}
 	}
 	if out.err != nil {
 		return reflect.Value{}, s.runError(out.err, line)

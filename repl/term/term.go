@@ -288,7 +288,8 @@ func (f *Front) runInteractive() error {
 		code := strings.Join(buf, "\n")
 		if status, indent := f.session.IsComplete(code); status == "incomplete" {
 			if indent != "" {
-				rl.WriteStdin([]byte(indent))
+				// Spaces: a tab typed into readline would ask for completion.
+				rl.WriteStdin([]byte(strings.ReplaceAll(indent, "\t", "    ")))
 			}
 			continue
 		}
