@@ -53,12 +53,12 @@ type Conv2d struct {
 	Name                 string
 	Cin, Cout, K         int
 	Stride, Pad          int
-	W                    *Param // [Cout, Cin, K, K]
-	B                    *Param // [Cout]
-	x, dy                *tensor.Tensor
-	y, dx                *tensor.Tensor
-	n, h, w, oh, ow      int // geometry of the last Forward
-	spc, chunks          int // samples per chunk, number of chunks
+	W                    *Param         // [Cout, Cin, K, K]
+	B                    *Param         // [Cout]
+	x, dy, add           *tensor.Tensor // add: the per-sample bias of ForwardAdd (nil for Forward)
+	y, dx, dxOut         *tensor.Tensor // dxOut: where the running backward writes dx
+	n, h, w, oh, ow      int            // geometry of the last Forward
+	spc, chunks          int            // samples per chunk, number of chunks
 	next                 atomic.Int64
 	slots                []*convScratch
 	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
@@ -149,17 +149,35 @@ func (c *Conv2d) run(worker func(lo, hi int)) {
 
 // Forward returns the convolution of x [N, Cin, H, W] in a buffer owned by c.
 // It keeps a reference to x for Backward; do not modify x in between.
-func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor { return c.ForwardAdd(x, nil) }
+
+// ForwardAdd is Forward plus a per-sample bias: y[n, o] = conv(x)[n, o] +
+// add[n, o] at every pixel, for add [N, Cout] (nil: none). It is the
+// ResBlock's time-embedding injection folded into the conv's own bias, at no
+// extra pass over the output. The gradient of add is the sum of dy over the
+// pixels, which the caller computes (Backward does not).
+func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	c.oh, c.ow = c.outSize(x.Shape, "Conv2d.Forward")
 	c.n, c.h, c.w = x.Shape[0], x.Shape[2], x.Shape[3]
-	c.x = x
-	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
-	if c.n == 0 {
-		return c.y
+	if add != nil && (len(add.Shape) != 2 || add.Shape[0] != c.n || add.Shape[1] != c.Cout) {
+		panic(&ShapeError{Layer: c.Name, Op: "Conv2d.ForwardAdd", Got: append([]int(nil), add.Shape...), Want: fmt.Sprintf("[%d, %d] (batch, output channels)", c.n, c.Cout)})
 	}
-	c.plan(c.n)
-	c.run(c.fwdWorker)
+	c.x, c.add = x, add
+	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
+	if c.n > 0 {
+		c.plan(c.n)
+		c.run(c.fwdWorker)
+	}
+	c.add = nil
 	return c.y
+}
+
+// bias is the bias of output channel o for sample n.
+func (c *Conv2d) bias(n, o int) float32 {
+	if c.add != nil {
+		return c.B.Data[o] + c.add.Data[n*c.Cout+o]
+	}
+	return c.B.Data[o]
 }
 
 // forwardWorker runs chunks on the scratches slots[lo:hi] until none is left.
@@ -185,7 +203,7 @@ func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
 		// Write straight into y_n: prefill the bias, then y_n += W·col_n.
 		yn := c.y.Sample(n0)
 		for o := range c.Cout {
-			convFill(yn[o*ohw:(o+1)*ohw], c.B.Data[o])
+			convFill(yn[o*ohw:(o+1)*ohw], c.bias(n0, o))
 		}
 		col := c.x.Sample(n0)
 		if !c.direct() {
@@ -206,7 +224,7 @@ func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
 		for o := range c.Cout {
 			src := out[o*cols+s*ohw : o*cols+(s+1)*ohw]
 			dst := yn[o*ohw : (o+1)*ohw]
-			b := c.B.Data[o]
+			b := c.bias(n0+s, o)
 			for p, v := range src {
 				dst[p] = v + b
 			}
@@ -217,6 +235,15 @@ func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
 // Backward takes dy (the shape Forward returned), accumulates dW and db, and
 // returns dx [N, Cin, H, W] in a buffer owned by c.
 func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
+	c.dx = c.BackwardTo(dy, c.dx)
+	return c.dx
+}
+
+// BackwardTo is Backward writing dx into the caller's buffer dx (resized to
+// [N, Cin, H, W], its storage reused when large enough; nil allocates) and
+// returning it. Networks use it to share one scratch buffer between the
+// short-lived input gradients of many layers.
+func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	if c.x == nil {
 		panic("nn: Conv2d.Backward " + c.Name + " called before Forward")
 	}
@@ -224,15 +251,15 @@ func (c *Conv2d) Backward(dy *tensor.Tensor) *tensor.Tensor {
 		panic(&ShapeError{Layer: c.Name, Op: "Conv2d.Backward", Got: append([]int(nil), dy.Shape...),
 			Want: fmt.Sprintf("%v (the shape Forward returned)", c.y.Shape)})
 	}
-	c.dx = convEnsure(c.dx, c.n, c.Cin, c.h, c.w)
+	dx = convEnsure(dx, c.n, c.Cin, c.h, c.w)
 	if c.n == 0 {
-		return c.dx
+		return dx
 	}
-	c.dy = dy
+	c.dy, c.dxOut = dy, dx
 	c.plan(c.n)
 	c.run(c.bwdWorker)
-	c.dy = nil
-	return c.dx
+	c.dy, c.dxOut = nil, nil
+	return dx
 }
 
 // backwardWorker runs chunks on the scratches slots[lo:hi], summing the
@@ -285,7 +312,7 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	if c.direct() && ns == 1 {
 		xn := c.x.Sample(n0)
 		blas.Sgemm(false, true, c.Cout, kdim, ohw, 1, dyc, ohw, xn, ohw, 1, dw, kdim)
-		blas.Sgemm(true, false, kdim, ohw, c.Cout, 1, c.W.Data, kdim, dyc, ohw, 0, c.dx.Sample(n0), ohw)
+		blas.Sgemm(true, false, kdim, ohw, c.Cout, 1, c.W.Data, kdim, dyc, ohw, 0, c.dxOut.Sample(n0), ohw)
 		return
 	}
 	col := sc.col(kdim * cols)
@@ -296,7 +323,7 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	// dcol = Wᵀ·dyc, into the same buffer (col is no longer needed).
 	blas.Sgemm(true, false, kdim, cols, c.Cout, 1, c.W.Data, kdim, dyc, cols, 0, col, cols)
 	for s := range ns {
-		dxn := c.dx.Sample(n0 + s)
+		dxn := c.dxOut.Sample(n0 + s)
 		clear(dxn)
 		c.col2im(col, cols, s*ohw, dxn)
 	}
@@ -502,6 +529,11 @@ func putScratch(s *convScratch) {
 // without the heap-allocated variadic shape) when buf already has it.
 func convEnsure(buf *tensor.Tensor, n, c, h, w int) *tensor.Tensor {
 	if buf != nil && len(buf.Shape) == 4 && buf.Shape[0] == n && buf.Shape[1] == c && buf.Shape[2] == h && buf.Shape[3] == w {
+		return buf
+	}
+	if buf != nil && len(buf.Shape) == 4 && cap(buf.Data) >= n*c*h*w {
+		buf.Shape[0], buf.Shape[1], buf.Shape[2], buf.Shape[3] = n, c, h, w
+		buf.Data = buf.Data[:n*c*h*w]
 		return buf
 	}
 	return tensor.Ensure(buf, n, c, h, w)

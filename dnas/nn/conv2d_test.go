@@ -220,3 +220,37 @@ func BenchmarkConv2d3x3(b *testing.B) {
 		})
 	}
 }
+
+func TestConv2dForwardAddAndBackwardTo(t *testing.T) {
+	rng := testRNG()
+	c, _ := NewConv2d("conv", 3, 4, 3, 1, 1, rng)
+	x := randTensor(rng, 2, 3, 5, 5)
+	add := randTensor(rng, 2, 4)
+	plain := c.Forward(x).Clone()
+	y := c.ForwardAdd(x, add)
+	for n := range 2 {
+		for o := range 4 {
+			for p := range 25 {
+				i := (n*4+o)*25 + p
+				if d := y.Data[i] - plain.Data[i] - add.Data[n*4+o]; d > 1e-5 || d < -1e-5 {
+					t.Fatalf("ForwardAdd[%d] = %g, want %g + %g", i, y.Data[i], plain.Data[i], add.Data[n*4+o])
+				}
+			}
+		}
+	}
+	dy := randTensor(rng, y.Shape...)
+	want := c.Backward(dy).Clone()
+	scratch := tensor.New(7) // wrong shape and too small: BackwardTo must resize it
+	got := c.BackwardTo(dy, scratch)
+	if !tensor.SameShape(got.Shape, want.Shape) {
+		t.Fatalf("BackwardTo shape %v, want %v", got.Shape, want.Shape)
+	}
+	for i := range got.Data {
+		if got.Data[i] != want.Data[i] {
+			t.Fatalf("BackwardTo[%d] = %g, Backward gave %g", i, got.Data[i], want.Data[i])
+		}
+	}
+	if err := func() (err error) { defer Catch(&err); c.ForwardAdd(x, tensor.New(2, 3)); return nil }(); err == nil {
+		t.Errorf("ForwardAdd with add [2 3] for 4 output channels: no error")
+	}
+}

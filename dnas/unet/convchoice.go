@@ -57,6 +57,18 @@ func (cc *ConvChoice) Conv() *nn.Conv2d { return cc.Convs[cc.Active] }
 // Forward runs the active conv.
 func (cc *ConvChoice) Forward(x *tensor.Tensor) *tensor.Tensor { return cc.Conv().Forward(x) }
 
+// ForwardAdd runs the active conv with a per-sample bias add [N, Cout]
+// (nn.Conv2d.ForwardAdd).
+func (cc *ConvChoice) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
+	return cc.Conv().ForwardAdd(x, add)
+}
+
+// BackwardTo runs the active conv's backward writing dx into the given
+// buffer (nn.Conv2d.BackwardTo).
+func (cc *ConvChoice) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
+	return cc.Conv().BackwardTo(dy, dx)
+}
+
 // Backward runs the active conv's backward (it must be the one that ran
 // Forward: do not change Active in between).
 func (cc *ConvChoice) Backward(dy *tensor.Tensor) *tensor.Tensor { return cc.Conv().Backward(dy) }

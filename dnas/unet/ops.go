@@ -2,6 +2,7 @@ package unet
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"dnas/dnas/nn"
 	"dnas/dnas/tensor"
@@ -54,4 +55,108 @@ func ensure2(buf *tensor.Tensor, rows, cols int) *tensor.Tensor {
 		return buf
 	}
 	return tensor.Ensure(buf, rows, cols)
+}
+
+// rowSums sums a feature map [N, C, H, W] over its pixels into [N, C]: the
+// gradient of a per-sample, per-channel bias.
+type rowSums struct {
+	x, y *tensor.Tensor
+	s    int
+	fn   func(lo, hi int)
+}
+
+// Forward returns the pixel sums of x in a buffer owned by r.
+func (r *rowSums) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if r.fn == nil {
+		r.fn = r.run
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	r.y = ensure2(r.y, n, c)
+	r.x, r.s = x, len(x.Data)/max(n*c, 1)
+	tensor.ParallelFor(n*c, r.s, r.fn)
+	r.x = nil
+	return r.y
+}
+
+func (r *rowSums) run(lo, hi int) {
+	for p := lo; p < hi; p++ {
+		var a, b, c, d float32
+		row := r.x.Data[p*r.s : (p+1)*r.s]
+		i := 0
+		for ; i+4 <= len(row); i += 4 {
+			a += row[i]
+			b += row[i+1]
+			c += row[i+2]
+			d += row[i+3]
+		}
+		for ; i < len(row); i++ {
+			a += row[i]
+		}
+		r.y.Data[p] = (a + b) + (c + d)
+	}
+}
+
+// dropout zeroes elements in place with probability p while training and
+// scales the others by 1/(1-p), like torch.nn.Dropout. The mask is not
+// stored: element i is dropped when a hash of (seed, i) falls below p, and
+// backward recomputes it from the seed of the last forward. One seed is
+// drawn from rng per forward (reseed src to reproduce a run).
+type dropout struct {
+	p        float32
+	training bool
+	src      *rand.PCG
+	rng      *rand.Rand
+
+	active bool // the last forward applied a mask
+	seed   uint64
+	keep   uint32 // an element survives when its hash >= keep
+	scale  float32
+	data   []float32
+	fn     func(lo, hi int)
+}
+
+// forward applies a fresh mask to x in place (training and p > 0 only).
+func (d *dropout) forward(x *tensor.Tensor) {
+	d.active = d.training && d.p > 0
+	if !d.active {
+		return
+	}
+	d.seed = d.rng.Uint64()
+	d.keep = uint32(min(float64(d.p)*(1<<32), (1<<32)-1))
+	d.scale = 1 / (1 - d.p)
+	d.apply(x)
+}
+
+// backward applies the last forward's mask to dy in place.
+func (d *dropout) backward(dy *tensor.Tensor) {
+	if d.active {
+		d.apply(dy)
+	}
+}
+
+func (d *dropout) apply(t *tensor.Tensor) {
+	if d.fn == nil {
+		d.fn = d.run
+	}
+	d.data = t.Data
+	tensor.ParallelFor(len(t.Data), 4, d.fn)
+	d.data = nil
+}
+
+func (d *dropout) run(lo, hi int) {
+	x := d.data[lo:hi]
+	for i := range x {
+		if uint32(mix64(d.seed+uint64(lo+i)*0x9e3779b97f4a7c15)>>32) < d.keep {
+			x[i] = 0
+		} else {
+			x[i] *= d.scale
+		}
+	}
+}
+
+// mix64 is the splitmix64 finaliser: a cheap, well-mixed 64-bit hash.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
 }

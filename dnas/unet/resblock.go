@@ -17,32 +17,49 @@ import (
 //	x [N, Cin, H, W], temb [N, TDim] -> out [N, Cout, H, W]
 //
 // Conv1 and Conv2 are the searchable convs.
+//
+// Memory plan (a training step keeps every block's activations, so this is
+// what bounds the batch size): the time projection is added inside Conv1
+// (nn.Conv2d.ForwardAdd, no extra tensor); dropout is applied in place on
+// Act2's output (nn.SiLU's backward reads only its input) with a mask
+// recomputed from a hash in backward instead of stored; the gradients that
+// live only inside Backward (the convs' input gradients) go to two scratch
+// tensors shared by all ResBlocks of a block.
 type ResBlock struct {
-	Name       string
-	Cin, Cout  int
-	Norm1      *nn.GroupNorm
-	Act1       *nn.SiLU
-	Conv1      *ConvChoice
-	TAct       *nn.SiLU
-	TProj      *nn.Linear // TDim -> Cout
-	TAdd       *nn.BroadcastAdd
-	Norm2      *nn.GroupNorm
-	Act2       *nn.SiLU
-	Drop       *nn.Dropout
-	Conv2      *ConvChoice
-	Shortcut   *nn.Conv2d // nil when Cin == Cout
-	out, dx    sum2
-	sc1, sc2   int // this block's indices in UNet.SearchableConvs
-	dropSource *rand.PCG
+	Name      string
+	Cin, Cout int
+	Norm1     *nn.GroupNorm
+	Act1      *nn.SiLU
+	Conv1     *ConvChoice
+	TAct      *nn.SiLU
+	TProj     *nn.Linear // TDim -> Cout
+	Norm2     *nn.GroupNorm
+	Act2      *nn.SiLU
+	Conv2     *ConvChoice
+	Shortcut  *nn.Conv2d // nil when Cin == Cout
+	Dropout   float32    // drop probability after Act2 (active only in training mode)
+
+	drop    dropout
+	scratch *gradScratch
+	out, dx sum2
+	dv      rowSums
 }
+
+// gradScratch holds the two short-lived gradient tensors of ResBlock
+// backward passes; the ResBlocks of one block share it (blocks may run
+// concurrently, ResBlocks of one block never do).
+type gradScratch struct{ a, b *tensor.Tensor }
 
 // newResBlock builds a ResBlock; k1, k2 are the starting kernels of its two
 // searchable convs, choices1/2 the kernels they hold weights for.
 func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices2 []int, k1, k2 int, rng *rand.Rand) (*ResBlock, error) {
-	r := &ResBlock{Name: name, Cin: cin, Cout: cout,
-		Act1: &nn.SiLU{Name: name + ".act1"}, TAct: &nn.SiLU{Name: name + ".tact"},
-		TAdd: &nn.BroadcastAdd{Name: name + ".tadd"}, Act2: &nn.SiLU{Name: name + ".act2"}}
+	r := &ResBlock{Name: name, Cin: cin, Cout: cout, Dropout: cfg.Dropout,
+		Act1: &nn.SiLU{Name: name + ".act1"}, TAct: &nn.SiLU{Name: name + ".tact"}, Act2: &nn.SiLU{Name: name + ".act2"},
+		scratch: &gradScratch{}}
 	r.out.name, r.dx.name = name+".out", name+".dx"
+	r.drop.p = cfg.Dropout
+	r.drop.src = rand.NewPCG(rng.Uint64(), rng.Uint64())
+	r.drop.rng = rand.New(r.drop.src)
 	var err error
 	if r.Norm1, err = nn.NewGroupNorm(name+".n1", cfg.groupsFor(cin), cin); err != nil {
 		return nil, err
@@ -54,8 +71,6 @@ func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices
 	if r.Norm2, err = nn.NewGroupNorm(name+".n2", cfg.groupsFor(cout), cout); err != nil {
 		return nil, err
 	}
-	r.dropSource = rand.NewPCG(rng.Uint64(), rng.Uint64())
-	r.Drop = nn.NewDropout(name+".drop", cfg.Dropout, rand.New(r.dropSource))
 	if r.Conv2, err = newConvChoice(name+".c2", cout, cout, choices2, k2, rng); err != nil {
 		return nil, err
 	}
@@ -73,10 +88,11 @@ func (r *ResBlock) Forward(x, temb *tensor.Tensor) *tensor.Tensor {
 	if len(x.Shape) != 4 || x.Shape[1] != r.Cin {
 		panic(&nn.ShapeError{Layer: r.Name, Op: "ResBlock.Forward", Got: append([]int(nil), x.Shape...), Want: fmt.Sprintf("[N, %d, H, W]", r.Cin)})
 	}
-	h := r.Conv1.Forward(r.Act1.Forward(r.Norm1.Forward(x)))
 	v := r.TProj.Forward(r.TAct.Forward(temb))
-	h = r.TAdd.Forward(h, v)
-	h = r.Conv2.Forward(r.Drop.Forward(r.Act2.Forward(r.Norm2.Forward(h))))
+	h := r.Conv1.ForwardAdd(r.Act1.Forward(r.Norm1.Forward(x)), v)
+	g := r.Act2.Forward(r.Norm2.Forward(h))
+	r.drop.forward(g)
+	h = r.Conv2.Forward(g)
 	s := x
 	if r.Shortcut != nil {
 		s = r.Shortcut.Forward(x)
@@ -86,16 +102,19 @@ func (r *ResBlock) Forward(x, temb *tensor.Tensor) *tensor.Tensor {
 
 // Backward takes dy [N, Cout, H, W], accumulates the gradients of the active
 // weights and returns dx [N, Cin, H, W] and dtemb [N, TDim] (both owned by
-// the block's layers, valid until the next Backward).
+// the block, valid until its next Backward).
 func (r *ResBlock) Backward(dy *tensor.Tensor) (dx, dtemb *tensor.Tensor) {
-	dh := r.Conv2.Backward(dy)
-	dh = r.Norm2.Backward(r.Act2.Backward(r.Drop.Backward(dh)))
-	dh, dv := r.TAdd.Backward(dh)
-	dtemb = r.TAct.Backward(r.TProj.Backward(dv))
-	dh = r.Norm1.Backward(r.Act1.Backward(r.Conv1.Backward(dh)))
+	sc := r.scratch
+	sc.a = r.Conv2.BackwardTo(dy, sc.a)
+	r.drop.backward(sc.a)
+	dh := r.Norm2.Backward(r.Act2.Backward(sc.a))
+	dtemb = r.TAct.Backward(r.TProj.Backward(r.dv.Forward(dh)))
+	sc.b = r.Conv1.BackwardTo(dh, sc.b)
+	dh = r.Norm1.Backward(r.Act1.Backward(sc.b))
 	ds := dy
 	if r.Shortcut != nil {
-		ds = r.Shortcut.Backward(dy)
+		sc.a = r.Shortcut.BackwardTo(dy, sc.a)
+		ds = sc.a
 	}
 	return r.dx.Forward(dh, ds), dtemb
 }

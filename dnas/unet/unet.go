@@ -53,7 +53,6 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.sc1, r.sc2 = i, i+1
 		u.convs = append(u.convs, r.Conv1, r.Conv2)
 		u.drops = append(u.drops, r)
 		return r, nil
@@ -61,9 +60,11 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 	newAttn := func(name string, c int) (*nn.Attention, error) { return nn.NewAttention(name, c, rng) }
 	finish := func(b *Block, c, r int) {
 		b.OutShape = []int{c, r, r}
+		scratch := &gradScratch{}
 		for _, s := range b.steps {
 			if s.kind == stepRes {
 				b.convs = append(b.convs, s.res.Conv1, s.res.Conv2)
+				s.res.scratch = scratch
 			}
 		}
 		u.blocks = append(u.blocks, b)
@@ -254,7 +255,7 @@ func (u *UNet) SubnetConfig() Config {
 func (u *UNet) SetTraining(on bool) {
 	u.training = on
 	for _, r := range u.drops {
-		r.Drop.Training = on
+		r.drop.training = on
 	}
 }
 
@@ -265,7 +266,7 @@ func (u *UNet) Training() bool { return u.training }
 // training step can be reproduced (e.g. seed = run seed ^ step).
 func (u *UNet) SetDropoutSeed(seed uint64) {
 	for i, r := range u.drops {
-		r.dropSource.Seed(seed, uint64(i))
+		r.drop.src.Seed(seed, uint64(i))
 	}
 }
 

@@ -2,6 +2,7 @@ package unet
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -280,11 +281,12 @@ func lossOf(y, r *tensor.Tensor) float64 {
 
 // TestGradCheck compares the whole tiny UNet's backward (on a random path
 // of a supernet) with central differences on a few coordinates of every
-// kind of weight, and BackwardBlock's input gradients likewise.
+// kind of weight, without and with dropout (reseeded before every forward,
+// so the mask is the same), and BackwardBlock's input gradients likewise.
 func TestGradCheck(t *testing.T) {
 	cfg := tinyConfig()
 	cfg.KernelChoices = []int{1, 3, 5}
-	cfg.Dropout = 0.1 // off: SetTraining(false)
+	cfg.Dropout = 0.2
 	u, err := New(cfg, 5)
 	if err != nil {
 		t.Fatal(err)
@@ -301,29 +303,37 @@ func TestGradCheck(t *testing.T) {
 	ts := []float32{10, 700}
 	r := randTensor(rng, 2, 1, 8, 8)
 	params := u.Params()
-	nn.ZeroGrads(params)
-	u.Forward(x, ts)
-	u.Backward(r)
-	loss := func() float64 { return lossOf(u.Forward(x, ts), r) }
-	checked := 0
-	for _, p := range params {
-		// Every weight tensor of the time MLP, stem, first searchable conv,
-		// attention, upsample and head, and a sample of the rest.
-		name := p.Name
-		if !(strings.HasPrefix(name, "temb.") || strings.HasPrefix(name, "stem") || strings.HasPrefix(name, "down.0.c1") ||
-			strings.HasPrefix(name, "down.1.") || strings.Contains(name, ".1.w") || strings.HasPrefix(name, "out.") ||
-			strings.HasSuffix(name, "sc.w") || strings.HasSuffix(name, ".t.w") || strings.HasPrefix(name, "mid.") || rng.IntN(4) == 0) {
-			continue
+	for _, training := range []bool{false, true} {
+		u.SetTraining(training)
+		forward := func() *tensor.Tensor {
+			u.SetDropoutSeed(42)
+			return u.Forward(x, ts)
 		}
-		for range 2 {
-			i := rng.IntN(len(p.Data))
-			checkCoord(t, p.Name, p.Data, i, float64(p.Grad[i]), loss)
-			checked++
+		nn.ZeroGrads(params)
+		forward()
+		u.Backward(r)
+		loss := func() float64 { return lossOf(forward(), r) }
+		checked := 0
+		for _, p := range params {
+			// Every weight tensor of the time MLP, stem, first searchable
+			// conv, attention, upsample and head, and a sample of the rest.
+			name := p.Name
+			if !(strings.HasPrefix(name, "temb.") || strings.HasPrefix(name, "stem") || strings.HasPrefix(name, "down.0.c1") ||
+				strings.HasPrefix(name, "down.1.") || strings.Contains(name, ".1.w") || strings.HasPrefix(name, "out.") ||
+				strings.HasSuffix(name, "sc.w") || strings.HasSuffix(name, ".t.w") || strings.HasPrefix(name, "mid.") || rng.IntN(4) == 0) {
+				continue
+			}
+			for range 2 {
+				i := rng.IntN(len(p.Data))
+				checkCoord(t, fmt.Sprintf("%s (training %v)", p.Name, training), p.Data, i, float64(p.Grad[i]), loss)
+				checked++
+			}
+		}
+		if checked < 40 {
+			t.Errorf("only %d coordinates checked", checked)
 		}
 	}
-	if checked < 40 {
-		t.Errorf("only %d coordinates checked", checked)
-	}
+	u.SetTraining(false)
 	// Block-wise: the decoder block dec0 fed captured inputs.
 	ios, err := u.ForwardCapture(x, ts)
 	if err != nil {
@@ -405,5 +415,51 @@ func TestTrainingStepDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(5, step); n != 0 {
 		t.Errorf("a training step allocates %v times", n)
+	}
+}
+
+func TestDropout(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.Dropout = 0.5
+	u, err := New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := randTensor(rng, 2, 1, 8, 8)
+	ts := []float32{3, 4}
+	eval := u.Forward(x, ts).Clone()
+	u.SetTraining(true)
+	u.SetDropoutSeed(7)
+	a := u.Forward(x, ts).Clone()
+	u.SetDropoutSeed(7)
+	b := u.Forward(x, ts).Clone()
+	assertClose(t, "same dropout seed", b, a, 0)
+	diff := 0
+	for i := range a.Data {
+		if a.Data[i] != eval.Data[i] {
+			diff++
+		}
+	}
+	if diff < len(a.Data)/2 {
+		t.Errorf("training-mode output equals the eval output at %d of %d values: dropout is not applied", len(a.Data)-diff, len(a.Data))
+	}
+	// The mask drops about p of the elements and scales the rest by 1/(1-p).
+	d := dropout{p: 0.5, training: true, rng: rand.New(rand.NewPCG(1, 2))}
+	ones := tensor.New(1 << 16)
+	ones.Fill(1)
+	d.forward(ones)
+	zeros := 0
+	for _, v := range ones.Data {
+		switch v {
+		case 0:
+			zeros++
+		case 2:
+		default:
+			t.Fatalf("dropout kept a value as %g, want 0 or 2", v)
+		}
+	}
+	if f := float64(zeros) / float64(len(ones.Data)); math.Abs(f-0.5) > 0.01 {
+		t.Errorf("dropout p=0.5 dropped %.3f of the values", f)
 	}
 }
