@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dnas/dnas"
+)
+
+func init() {
+	register("run", "run the DiffNAS pipeline end to end (supernet, search, retraining, evaluation, report); resumable", runPipeline)
+	register("ablate", "beta-schedule ablation: retrain a searched subnet with several joint-loss schedules", runAblation)
+}
+
+// runPipeline is `dnas run --preset P --out DIR`.
+func runPipeline(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	preset := fs.String("preset", "small", "teacher preset: tiny, small or base (sets every budget)")
+	out := fs.String("out", "", "output directory (required); rerun with the same one to resume")
+	teacher := fs.String("teacher", "", "teacher checkpoint (default: the committed models/<preset>.safetensors)")
+	stage1 := fs.Int("stage1-steps", 0, "stage 1 steps per block (0: the preset's)")
+	parallel := fs.String("parallel", "", "stage 1 block order: true = all blocks on each teacher pass, false = block after block (default: the preset's)")
+	evalBatch := fs.Int("eval-batch", 0, "search evaluation-set size (0: the preset's)")
+	lossScale := fs.Float64("loss-scale", 1, "block-wise rule: keep candidates with loss <= baseline x loss-scale")
+	retrain := fs.Int("retrain-steps", 0, "stage 3 steps per model (0: the preset's)")
+	batch := fs.Int("retrain-batch", 0, "stage 3 batch size (0: the preset's)")
+	schedule := fs.String("schedule", "linear:0.5", "joint-loss beta schedule: linear:F, cosine:F, hard:F, const:V, noise, distill")
+	models := fs.String("models", "", "comma-separated models to retrain: subnet,teacher-arch,global,random (default all)")
+	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
+	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
+	seed := fs.Uint64("seed", 1, "seed of the supernet and the retraining")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
+	}
+	opts, err := dnas.DefaultPipelineOptions(*preset)
+	if err != nil {
+		return err
+	}
+	opts.OutDir, opts.TeacherPath = *out, *teacher
+	opts.Supernet.Seed, opts.Retrain.Seed = *seed, *seed
+	if *stage1 > 0 {
+		opts.Stage1Steps = *stage1
+	}
+	switch *parallel {
+	case "":
+	case "true":
+		opts.Supernet.Parallel = true
+	case "false":
+		opts.Supernet.Parallel = false
+	default:
+		return fmt.Errorf("--parallel %q: want true or false", *parallel)
+	}
+	if *evalBatch > 0 {
+		opts.Search.EvalBatch = *evalBatch
+	}
+	opts.Search.LossScale = *lossScale
+	if *retrain > 0 {
+		opts.Retrain.Steps = *retrain
+	}
+	if *batch > 0 {
+		opts.Retrain.BatchSize = *batch
+	}
+	if opts.Retrain.Schedule, err = dnas.ParseJointLossSchedule(*schedule); err != nil {
+		return err
+	}
+	if *models != "" {
+		opts.Models = strings.Split(*models, ",")
+	}
+	if *samples > 0 {
+		opts.Eval.Samples = *samples
+	}
+	if *sampleSteps > 0 {
+		opts.Eval.Sampler = dnas.DDIMSpec(*sampleSteps, 0)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	p, err := dnas.NewPipeline(opts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "dnas run: preset %s, teacher %s, output %s\n", opts.Preset, p.Teacher.ID(), opts.OutDir)
+	res, err := p.Run(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted after %.0fs; run the same command again to resume: %w", time.Since(start).Seconds(), err)
+		}
+		return err
+	}
+	fmt.Printf("DiffNAS %s: subnet %.1f%% fewer MACs than the teacher; FID subnet %.2f vs teacher arch. retrained %.2f; %.1f min of stage time (this session %.1f min)\n",
+		res.Preset, 100*res.MACReduction, res.SubnetFID, res.TeacherArchFID, res.TotalSeconds/60, time.Since(start).Minutes())
+	for _, st := range res.Stages {
+		fmt.Printf("  %-20s %7.1fs\n", st.Stage, st.Seconds)
+	}
+	fmt.Printf("report: %s\n", filepath.Join(opts.OutDir, "summary.md"))
+	return nil
+}
+
+// runAblation is `dnas ablate --run DIR --out DIR2 --schedules ...`: the
+// beta-schedule ablation on the subnet a `dnas run` found.
+func runAblation(args []string) error {
+	fs := flag.NewFlagSet("ablate", flag.ContinueOnError)
+	run := fs.String("run", "", "directory of a finished (or searched) `dnas run` (required)")
+	out := fs.String("out", "", "output directory (default <run>/ablation); rerun to resume")
+	schedules := fs.String("schedules", "linear:0.5,cosine:0.5,hard:0.5,const:0.5,noise", "comma-separated beta schedules")
+	arch := fs.String("arch", "subnet", "which searched architecture: subnet, global, random or teacher-arch")
+	retrain := fs.Int("retrain-steps", 0, "steps per schedule (0: the run's retraining budget)")
+	samples := fs.Int("samples", 0, "generated images per model for FID (0: the run's)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *run == "" {
+		return fmt.Errorf("--run is required: the output directory of a `dnas run`")
+	}
+	if *out == "" {
+		*out = filepath.Join(*run, "ablation")
+	}
+	scheds, err := dnas.ParseJointLossSchedules(*schedules)
+	if err != nil {
+		return err
+	}
+	var saved dnas.PipelineResults
+	if err := readRunJSON(filepath.Join(*run, "results.json"), &saved); err != nil {
+		return fmt.Errorf("read the run's options: %w (finish the run first)", err)
+	}
+	opts := saved.Options
+	opts.OutDir = *run
+	p, err := dnas.NewPipeline(opts)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := p.RunSearch(ctx); err != nil {
+		return err
+	}
+	r, ok := p.Searches[*arch]
+	if !ok {
+		return fmt.Errorf("--arch %q: want subnet, global, random or teacher-arch", *arch)
+	}
+	ro := opts.Retrain
+	if *retrain > 0 {
+		ro.Steps = *retrain
+	}
+	ev := opts.Eval
+	if *samples > 0 {
+		ev.Samples = *samples
+	}
+	ab, err := dnas.RunBetaAblation(ctx, p.Teacher, r, p.Data, dnas.BetaAblationOptions{Schedules: scheds, Retrain: ro, Eval: ev, Dir: *out})
+	if err != nil {
+		return err
+	}
+	return dnas.WriteAblationReport(ab, *out)
+}
+
+// readRunJSON decodes the JSON file at path into v.
+func readRunJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}

@@ -1,0 +1,677 @@
+package dnas
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"dnas/dnas/mnist"
+	"dnas/plots"
+)
+
+// PipelineOptions configures a whole DiffNAS run (Pipeline). Start from
+// DefaultPipelineOptions(preset) and change what you need.
+type PipelineOptions struct {
+	Preset      string `json:"preset"`  // teacher preset: tiny, small or base
+	OutDir      string `json:"out_dir"` // where everything is written (required)
+	TeacherPath string `json:"teacher"` // teacher checkpoint; "" => the committed models/<preset>.safetensors
+	// Stage 1.
+	Supernet    SupernetOptions `json:"supernet"`
+	Stage1Steps int             `json:"stage1_steps"` // steps per block
+	// Stage 2.
+	Search SearchOptions       `json:"search"`
+	Global GlobalSearchOptions `json:"global"`
+	// Stage 3: the budget of every retrained model (subnet, teacher
+	// architecture, global and random subnets).
+	Retrain RetrainOptions `json:"retrain"`
+	// Models to retrain and evaluate, among "subnet", "teacher-arch",
+	// "global", "random"; the teacher itself is always evaluated.
+	Models []string `json:"models"`
+	// Evaluation of every model.
+	Eval EvalOptions `json:"eval"`
+	// Log receives one line per stage (nil: os.Stderr).
+	Log io.Writer `json:"-"`
+}
+
+// DefaultPipelineOptions returns the budgets of a preset: tiny runs in well
+// under a minute (for tests), small end to end in about 30 minutes on two
+// cores, base is METHOD.md's full MNIST setting (hours).
+func DefaultPipelineOptions(preset string) (PipelineOptions, error) {
+	p, err := LookupTeacherPreset(preset)
+	if err != nil {
+		return PipelineOptions{}, err
+	}
+	o := PipelineOptions{Preset: p.Name, Models: []string{"subnet", "teacher-arch", "global", "random"}}
+	o.Search = SearchOptions{EvalBatch: 64, Seed: 1234, LossScale: 1}
+	o.Retrain = RetrainOptions{Schedule: DefaultJointLossSchedule(), LR: p.LR, GradClip: 1, Seed: 1}
+	switch p.Name {
+	case "tiny":
+		o.Supernet = SupernetOptions{BatchSize: 4, Parallel: true}
+		o.Stage1Steps = 3
+		o.Search.EvalBatch = 8
+		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.LogEvery = 6, 4, 2
+		o.Eval = EvalOptions{Samples: 16, HeldOut: 32, Sampler: DDIMSpec(4, 0), GridSize: 16}
+	case "small":
+		o.Supernet = SupernetOptions{BatchSize: 32, Parallel: true}
+		o.Stage1Steps = 400
+		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 800, 32, 0.995
+		o.Eval = EvalOptions{Samples: 500, HeldOut: 1000, Sampler: DDIMSpec(25, 0), GridSize: 64}
+	default:
+		o.Supernet = SupernetOptions{BatchSize: 32}
+		o.Stage1Steps = 2000
+		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 10000, 64, 0.999
+		o.Eval = EvalOptions{Samples: 2000, HeldOut: 1000, Sampler: DDIMSpec(50, 0), GridSize: 64}
+	}
+	return o, nil
+}
+
+// StageTime is the wall time of one stage of a pipeline run, summed over
+// resumed sessions.
+type StageTime struct {
+	Stage   string  `json:"stage"`
+	Seconds float64 `json:"seconds"`
+	Done    bool    `json:"done"`
+}
+
+// ModelResult is one row of the final comparison.
+type ModelResult struct {
+	Name           string  `json:"name"`         // teacher, subnet, teacher-arch, global, random
+	Architecture   string  `json:"architecture"` // how it was chosen
+	MACs           int64   `json:"macs"`
+	SearchableMACs int64   `json:"searchable_macs"`
+	Params         int64   `json:"params"`
+	MACReduction   float64 `json:"mac_reduction"` // vs the teacher
+	Kernels        []int   `json:"kernels"`
+	TrainSteps     int     `json:"train_steps"` // the teacher's own training, or the retraining budget
+	Schedule       string  `json:"schedule,omitempty"`
+	FID            float64 `json:"fid"`
+	HeldOutLoss    float64 `json:"held_out_loss"`
+	Confident      float64 `json:"confident_fraction"`
+	SampleSeconds  float64 `json:"sample_seconds"`
+	Samples        int     `json:"samples"`
+	Sampler        string  `json:"sampler"`
+}
+
+// PipelineResults is what results.json holds.
+type PipelineResults struct {
+	Preset  string          `json:"preset"`
+	Teacher string          `json:"teacher"` // teacher ID
+	Options PipelineOptions `json:"options"`
+	Stages  []StageTime     `json:"stages"`
+	Models  []ModelResult   `json:"models"`
+	// Per-block choices of the block-wise search.
+	Blocks []BlockChoice `json:"blocks"`
+	// The headline: MAC reduction of the searched subnet, and whether its
+	// FID is no worse than the teacher architecture retrained with the same
+	// budget.
+	MACReduction   float64 `json:"mac_reduction"`
+	MACTargetMet   bool    `json:"mac_target_met"` // >= 30%
+	FIDTargetMet   bool    `json:"fid_target_met"` // subnet FID <= teacher-arch FID
+	SubnetFID      float64 `json:"subnet_fid"`
+	TeacherArchFID float64 `json:"teacher_arch_fid"`
+	TotalSeconds   float64 `json:"total_seconds"`
+	Finished       string  `json:"finished"`
+}
+
+// BlockChoice is one block's chosen architecture in results.json.
+type BlockChoice struct {
+	Block        string  `json:"block"`
+	Kernels      []int   `json:"kernels"`
+	Loss         float64 `json:"loss"`
+	BaselineLoss float64 `json:"baseline_loss"`
+	MACs         int64   `json:"macs"`
+	BaselineMACs int64   `json:"baseline_macs"`
+	Candidates   int     `json:"candidates"`
+}
+
+// Pipeline runs DiffNAS end to end, one stage at a time, writing
+// everything under Opts.OutDir and remembering which stages are finished
+// (OutDir/state.json), so a new Pipeline on the same directory resumes
+// without redoing them:
+//
+//	stage1        supernet training   OutDir/stage1/<block>.safetensors
+//	search        block-wise, global and random search   OutDir/search/*.json
+//	retrain:<m>   stage 3 of model m  OutDir/retrain/<m>.safetensors
+//	eval:<m>      evaluation of m     OutDir/eval/<m>.json, <m>.png
+//	report        OutDir/results.json, summary.md and the charts
+//
+// Run does all of it; RunStage1, RunSearch, RunRetrain, RunEvaluate and
+// WriteReport do one stage each.
+type Pipeline struct {
+	Opts     PipelineOptions
+	Teacher  *Teacher
+	Data     *mnist.Dataset
+	Supernet *Supernet
+	// Searches by model name: "subnet" (block-wise), "teacher-arch",
+	// "global", "random".
+	Searches map[string]*SearchResult
+	// Retrainers by model name (after RunRetrain).
+	Retrainers map[string]*Retrainer
+	// Evals by model name ("teacher" too), after RunEvaluate.
+	Evals map[string]*EvalReport
+
+	state map[string]*StageTime
+	order []string
+}
+
+// NewPipeline loads the teacher and the data and reads the state of an
+// earlier run in opts.OutDir, if any.
+func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
+	if opts.OutDir == "" {
+		return nil, errors.New("dnas.NewPipeline: OutDir is empty: say where to write the run")
+	}
+	for _, m := range opts.Models {
+		if !slices.Contains([]string{"subnet", "teacher-arch", "global", "random"}, m) {
+			return nil, fmt.Errorf("dnas.NewPipeline: unknown model %q: want subnet, teacher-arch, global or random", m)
+		}
+	}
+	if err := opts.Retrain.Schedule.Validate(); opts.Retrain.Schedule.Kind != "" && err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	var teacher *Teacher
+	var err error
+	if opts.TeacherPath != "" {
+		teacher, err = LoadTeacher(opts.TeacherPath)
+	} else {
+		teacher, err = LoadTeacherPreset(opts.Preset)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dnas.NewPipeline: no teacher: %w", err)
+	}
+	if opts.Preset == "" {
+		opts.Preset = teacher.Preset.Name
+	}
+	data, err := mnist.LoadTrain()
+	if err != nil {
+		return nil, err
+	}
+	p := &Pipeline{Opts: opts, Teacher: teacher, Data: data, Searches: map[string]*SearchResult{},
+		Retrainers: map[string]*Retrainer{}, Evals: map[string]*EvalReport{}, state: map[string]*StageTime{}}
+	var saved struct {
+		Teacher string      `json:"teacher"`
+		Stages  []StageTime `json:"stages"`
+	}
+	if b, err := os.ReadFile(p.path("state.json")); err == nil {
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return nil, fmt.Errorf("dnas.NewPipeline: %s: %w", p.path("state.json"), err)
+		}
+		if saved.Teacher != teacher.ID() {
+			return nil, fmt.Errorf("dnas.NewPipeline: %s holds a run for teacher %s, not %s: use another OutDir", opts.OutDir, saved.Teacher, teacher.ID())
+		}
+		for i := range saved.Stages {
+			st := saved.Stages[i]
+			p.state[st.Stage] = &st
+			p.order = append(p.order, st.Stage)
+		}
+	}
+	return p, nil
+}
+
+func (p *Pipeline) path(parts ...string) string {
+	return filepath.Join(append([]string{p.Opts.OutDir}, parts...)...)
+}
+
+func (p *Pipeline) logf(format string, args ...any) {
+	fmt.Fprintf(p.Opts.Log, "[dnas run %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// StageDone reports whether the named stage finished in this or an
+// earlier session.
+func (p *Pipeline) StageDone(stage string) bool {
+	st, ok := p.state[stage]
+	return ok && st.Done
+}
+
+// Stages returns the stage timings so far, in the order stages started.
+func (p *Pipeline) Stages() []StageTime {
+	var out []StageTime
+	for _, name := range p.order {
+		out = append(out, *p.state[name])
+	}
+	return out
+}
+
+// timed runs fn as stage name, adds its wall time to the stage's total and
+// records it as done when fn succeeds.
+func (p *Pipeline) timed(name string, fn func() error) error {
+	st, ok := p.state[name]
+	if !ok {
+		st = &StageTime{Stage: name}
+		p.state[name] = st
+		p.order = append(p.order, name)
+	}
+	start := time.Now()
+	err := fn()
+	st.Seconds += time.Since(start).Seconds()
+	st.Done = err == nil
+	if serr := p.saveState(); err == nil {
+		err = serr
+	}
+	if err == nil {
+		p.logf("%s done in %.1fs", name, time.Since(start).Seconds())
+	}
+	return err
+}
+
+func (p *Pipeline) saveState() error {
+	return writeJSON(p.path("state.json"), map[string]any{"teacher": p.Teacher.ID(), "stages": p.Stages()})
+}
+
+// supernet builds the supernet and restores its checkpoints.
+func (p *Pipeline) supernet() (*Supernet, error) {
+	if p.Supernet != nil {
+		return p.Supernet, nil
+	}
+	s, err := NewSupernet(p.Teacher, p.Data, p.Opts.Supernet)
+	if err != nil {
+		return nil, err
+	}
+	restored, err := s.Load(p.path("stage1"))
+	if err != nil {
+		return nil, err
+	}
+	if len(restored) > 0 {
+		p.logf("stage 1: restored blocks %s from %s", strings.Join(restored, ", "), p.path("stage1"))
+	}
+	p.Supernet = s
+	return s, nil
+}
+
+// RunStage1 trains the supernet block-wise (Stage1Steps per block),
+// checkpointing every block; an interrupted run continues from its
+// checkpoints.
+func (p *Pipeline) RunStage1(ctx context.Context) error {
+	if p.StageDone("stage1") {
+		return nil
+	}
+	return p.timed("stage1", func() error {
+		s, err := p.supernet()
+		if err != nil {
+			return err
+		}
+		p.logf("stage 1: %s", s)
+		return s.TrainAll(ctx, p.Opts.Stage1Steps, p.path("stage1"))
+	})
+}
+
+// RunSearch runs the block-wise search on the trained supernet, then the
+// global evolutionary search and the random search at the block-wise
+// subnet's MACs on the same candidate tables.
+func (p *Pipeline) RunSearch(ctx context.Context) error {
+	if p.StageDone("search") {
+		return p.loadSearches()
+	}
+	return p.timed("search", func() error {
+		s, err := p.supernet()
+		if err != nil {
+			return err
+		}
+		res, err := s.Search(ctx, p.Opts.Search)
+		if err != nil {
+			return err
+		}
+		glob, err := GlobalSearch(res, p.Opts.Global)
+		if err != nil {
+			return err
+		}
+		rnd, err := RandomSearch(res, RandomSearchOptions{TargetMACs: res.MACs(), Seed: p.Opts.Search.Seed})
+		if err != nil {
+			return err
+		}
+		p.Searches["subnet"], p.Searches["global"], p.Searches["random"] = res, glob, rnd
+		p.Searches["teacher-arch"] = TeacherArchitecture(res)
+		for name, r := range p.Searches {
+			if err := r.Save(p.path("search", name+".json")); err != nil {
+				return err
+			}
+		}
+		p.logf("search: block-wise %s", res)
+		p.logf("search: global %s", glob)
+		p.logf("search: random %s", rnd)
+		return nil
+	})
+}
+
+func (p *Pipeline) loadSearches() error {
+	if len(p.Searches) == 4 {
+		return nil
+	}
+	for _, name := range []string{"subnet", "teacher-arch", "global", "random"} {
+		r, err := LoadSearchResult(p.path("search", name+".json"))
+		if err != nil {
+			return err
+		}
+		if err := r.CheckTeacher(p.Teacher.ID()); err != nil {
+			return err
+		}
+		p.Searches[name] = r
+	}
+	return nil
+}
+
+// RunRetrain retrains model m ("subnet", "teacher-arch", "global" or
+// "random") with Opts.Retrain, checkpointing every 100 steps; an
+// interrupted retraining resumes from its checkpoint.
+func (p *Pipeline) RunRetrain(ctx context.Context, m string) error {
+	stage := "retrain:" + m
+	if err := p.loadSearches(); err != nil {
+		return fmt.Errorf("retrain %s: run the search first: %w", m, err)
+	}
+	r, ok := p.Searches[m]
+	if !ok {
+		return fmt.Errorf("retrain: unknown model %q: want subnet, teacher-arch, global or random", m)
+	}
+	ckpt := p.path("retrain", m+".safetensors")
+	if p.StageDone(stage) {
+		if _, ok := p.Retrainers[m]; !ok {
+			rt, err := LoadRetrainer(ckpt, p.Teacher, p.Data, p.Opts.Retrain.Schedule)
+			if err != nil {
+				return err
+			}
+			p.Retrainers[m] = rt
+		}
+		return nil
+	}
+	return p.timed(stage, func() error {
+		var rt *Retrainer
+		var err error
+		if _, serr := os.Stat(ckpt); serr == nil {
+			rt, err = LoadRetrainer(ckpt, p.Teacher, p.Data, p.Opts.Retrain.Schedule)
+			if err == nil {
+				p.logf("%s: resuming at step %d of %d", stage, rt.Step, rt.Opts.Steps)
+			}
+		} else {
+			rt, err = NewRetrainer(m, p.Teacher, r, p.Data, p.Opts.Retrain)
+		}
+		if err != nil {
+			return err
+		}
+		p.Retrainers[m] = rt
+		if err := os.MkdirAll(p.path("retrain"), 0o755); err != nil {
+			return err
+		}
+		return trainSaving(ctx, rt, ckpt)
+	})
+}
+
+// RunEvaluate evaluates model m ("teacher" or a retrained model) with
+// Opts.Eval and writes OutDir/eval/<m>.json and its sample grid.
+func (p *Pipeline) RunEvaluate(ctx context.Context, m string) error {
+	stage := "eval:" + m
+	if p.StageDone(stage) {
+		var rep EvalReport
+		b, err := os.ReadFile(p.path("eval", m+".json"))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &rep); err != nil {
+			return err
+		}
+		p.Evals[m] = &rep
+		return nil
+	}
+	return p.timed(stage, func() error {
+		var rep *EvalReport
+		var err error
+		if m == "teacher" {
+			rep, err = p.Teacher.Evaluate(ctx, p.Opts.Eval)
+		} else {
+			if err := p.RunRetrain(ctx, m); err != nil {
+				return err
+			}
+			rep, err = p.Retrainers[m].Evaluate(ctx, p.Opts.Eval)
+		}
+		if err != nil {
+			return err
+		}
+		p.Evals[m] = rep
+		p.logf("eval %s: %s", m, rep)
+		if rep.Grid != nil {
+			if err := os.MkdirAll(p.path("eval"), 0o755); err != nil {
+				return err
+			}
+			if err := rep.Grid.Save(p.path("eval", m+".png")); err != nil {
+				return err
+			}
+		}
+		return writeJSON(p.path("eval", m+".json"), rep)
+	})
+}
+
+// Run does every stage not done yet, then writes the report, and returns
+// the results. A cancelled ctx stops the current stage within one step;
+// run again on the same OutDir to continue.
+func (p *Pipeline) Run(ctx context.Context) (*PipelineResults, error) {
+	if err := p.RunStage1(ctx); err != nil {
+		return nil, err
+	}
+	if err := p.RunSearch(ctx); err != nil {
+		return nil, err
+	}
+	for _, m := range p.Opts.Models {
+		if err := p.RunRetrain(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range append([]string{"teacher"}, p.Opts.Models...) {
+		if err := p.RunEvaluate(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	var res *PipelineResults
+	err := p.timed("report", func() error {
+		var err error
+		res, err = p.WriteReport()
+		return err
+	})
+	return res, err
+}
+
+// Results assembles the results of the stages done so far.
+func (p *Pipeline) Results() *PipelineResults {
+	res := &PipelineResults{Preset: p.Opts.Preset, Teacher: p.Teacher.ID(), Options: p.Opts, Stages: p.Stages(),
+		SubnetFID: math.NaN(), TeacherArchFID: math.NaN()}
+	for _, st := range res.Stages {
+		res.TotalSeconds += st.Seconds
+	}
+	tm := p.Teacher.Net.MACs()
+	add := func(name, arch string, macs, smacs, params int64, kernels []int, steps int, sched string) {
+		mr := ModelResult{Name: name, Architecture: arch, MACs: macs, SearchableMACs: smacs, Params: params, Kernels: kernels,
+			MACReduction: 1 - float64(macs)/float64(tm), TrainSteps: steps, Schedule: sched, FID: math.NaN(), HeldOutLoss: math.NaN()}
+		if e, ok := p.Evals[name]; ok {
+			mr.FID, mr.HeldOutLoss, mr.Confident = e.FID, e.HeldOutLoss, e.ConfidentFraction
+			mr.SampleSeconds, mr.Samples, mr.Sampler = e.SampleSeconds, e.Samples, e.Sampler
+		}
+		res.Models = append(res.Models, mr)
+	}
+	add("teacher", "teacher (trained by noise prediction)", tm, p.Teacher.Net.SearchableMACs(), p.Teacher.Net.NumParams(),
+		p.Teacher.Net.Kernels(), p.Teacher.Step, "noise")
+	for _, m := range p.Opts.Models {
+		r, ok := p.Searches[m]
+		if !ok {
+			continue
+		}
+		add(m, r.Method, r.MACs(), r.SearchableMACs(), r.Params(), r.Kernels(), p.Opts.Retrain.Steps, p.Opts.Retrain.Schedule.String())
+	}
+	if r, ok := p.Searches["subnet"]; ok {
+		res.MACReduction = r.MACReduction()
+		res.MACTargetMet = res.MACReduction >= 0.3
+		for i := range r.Blocks {
+			b := &r.Blocks[i]
+			res.Blocks = append(res.Blocks, BlockChoice{Block: b.Block, Kernels: b.Chosen().Kernels, Loss: b.Chosen().Loss,
+				BaselineLoss: b.BaselineCandidate().Loss, MACs: b.Chosen().MACs, BaselineMACs: b.BaselineCandidate().MACs, Candidates: len(b.Candidates)})
+		}
+	}
+	if e, ok := p.Evals["subnet"]; ok {
+		res.SubnetFID = e.FID
+	}
+	if e, ok := p.Evals["teacher-arch"]; ok {
+		res.TeacherArchFID = e.FID
+	}
+	res.FIDTargetMet = res.SubnetFID <= res.TeacherArchFID
+	return res
+}
+
+// WriteReport writes results.json, summary.md and the charts (PNG and
+// SVG) into OutDir.
+func (p *Pipeline) WriteReport() (*PipelineResults, error) {
+	res := p.Results()
+	res.Finished = time.Now().UTC().Format(time.RFC3339)
+	if err := writeJSON(p.path("results.json"), res); err != nil {
+		return nil, err
+	}
+	var charts []string
+	save := func(name string, c *plots.Chart, err error) error {
+		if err != nil {
+			return fmt.Errorf("chart %s: %w", name, err)
+		}
+		for _, ext := range []string{".png", ".svg"} {
+			if err := c.Save(p.path(name + ext)); err != nil {
+				return err
+			}
+		}
+		charts = append(charts, name)
+		return nil
+	}
+	if r, ok := p.Searches["subnet"]; ok {
+		c, err := r.TradeoffChart(0)
+		if err := save("tradeoff", c, err); err != nil {
+			return nil, err
+		}
+	}
+	var pts []plots.ModelPoint
+	for _, m := range res.Models {
+		if !math.IsNaN(m.FID) {
+			pts = append(pts, plots.ModelPoint{Name: modelLabel(m.Name), MACs: m.MACs, FID: m.FID, Params: m.Params})
+		}
+	}
+	if len(pts) > 0 {
+		c, err := plots.ModelComparison(pts)
+		if err := save("models", c, err); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range p.Opts.Models {
+		if rt, ok := p.Retrainers[m]; ok && len(rt.Log.Steps) > 0 {
+			c, err := DynamicsChart(rt.Log, fmt.Sprintf("%s, beta %s", modelLabel(m), rt.Opts.Schedule))
+			if err := save("dynamics-"+m, c, err); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if p.Supernet != nil && p.Supernet.Trained() {
+		var series []plots.Series
+		for _, name := range p.Supernet.BlockNames() {
+			i, _ := p.Supernet.blockIndex(name)
+			series = append(series, plots.Series{Name: name, Y: p.Supernet.Losses[i]})
+		}
+		c, err := plots.Curves(plots.CurveOptions{Title: "Stage 1: block-wise supernet distillation loss (random path per step)",
+			XLabel: "step", YLabel: "MSE to the teacher's block output", Smooth: 0.9}, series...)
+		if err := save("stage1", c, err); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.WriteFile(p.path("summary.md"), []byte(p.summary(res, charts)), 0o644); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func modelLabel(m string) string {
+	switch m {
+	case "subnet":
+		return "searched subnet (block-wise)"
+	case "teacher-arch":
+		return "teacher arch. retrained"
+	case "global":
+		return "global search subnet"
+	case "random":
+		return "random subnet"
+	}
+	return m
+}
+
+// summary renders summary.md.
+func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# DiffNAS run: preset %s\n\n", res.Preset)
+	fmt.Fprintf(&b, "Teacher `%s` (%s). Finished %s, %.1f minutes of stage time in total.\n\n", res.Teacher, p.Teacher, res.Finished, res.TotalSeconds/60)
+	fmt.Fprintf(&b, "## Headline\n\n")
+	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet))
+	fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: %s).\n\n",
+		res.SubnetFID, res.TeacherArchFID, yesNo(res.FIDTargetMet))
+	fmt.Fprintf(&b, "FID here is computed on the penultimate features of this project's LeNet MNIST classifier against the 10,000 test images: it is not the Inception FID of the paper and is only comparable within this project (%d samples, %s).\n\n",
+		p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler))
+	t := plots.NewTable("Models", "model", "MACs", "MAC reduction", "params", "FID", "held-out noise loss", "confident", "sampling s", "training")
+	for _, m := range res.Models {
+		train := fmt.Sprintf("%d steps, beta %s", m.TrainSteps, m.Schedule)
+		if m.Name == "teacher" {
+			train = fmt.Sprintf("%d steps (noise prediction)", m.TrainSteps)
+		}
+		_ = t.AddRow(modelLabel(m.Name), FormatCount(m.MACs), fmt.Sprintf("%.1f%%", 100*m.MACReduction), FormatCount(m.Params),
+			fmt.Sprintf("%.2f", m.FID), fmt.Sprintf("%.4f", m.HeldOutLoss), fmt.Sprintf("%.1f%%", 100*m.Confident), fmt.Sprintf("%.1f", m.SampleSeconds), train)
+	}
+	b.WriteString(t.Markdown())
+	b.WriteString("\n\n## Block-wise search: per-block choices\n\n")
+	if r, ok := p.Searches["subnet"]; ok {
+		b.WriteString(r.Table())
+		fmt.Fprintf(&b, "\nSelection: %s. Evaluation set: %d samples (seed %d).\n\n", r.Notes, r.EvalBatch, r.Seed)
+	}
+	b.WriteString("## Block-wise vs global vs random search\n\n")
+	b.WriteString(SearchComparison(p.Searches["subnet"], p.Searches["global"], p.Searches["random"]))
+	for _, m := range []string{"global", "random"} {
+		if r, ok := p.Searches[m]; ok {
+			fmt.Fprintf(&b, "\n- %s: %s", m, r.Notes)
+		}
+	}
+	b.WriteString("\n\n## Stage timings\n\n| stage | seconds | done |\n|---|---|---|\n")
+	for _, st := range res.Stages {
+		fmt.Fprintf(&b, "| %s | %.1f | %v |\n", st.Stage, st.Seconds, st.Done)
+	}
+	fmt.Fprintf(&b, "\nBudgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d; retraining %d steps (batch %d, beta %s) per model.\n",
+		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Retrain.Steps, p.Opts.Retrain.BatchSize, p.Opts.Retrain.Schedule)
+	if len(charts) > 0 {
+		b.WriteString("\n## Charts\n\n")
+		for _, c := range charts {
+			fmt.Fprintf(&b, "![%s](%s.png)\n\n", c, c)
+		}
+	}
+	var grids []string
+	for _, m := range append([]string{"teacher"}, p.Opts.Models...) {
+		if _, err := os.Stat(p.path("eval", m+".png")); err == nil {
+			grids = append(grids, fmt.Sprintf("| %s | ![%s](eval/%s.png) |", modelLabel(m), m, m))
+		}
+	}
+	if len(grids) > 0 {
+		b.WriteString("## Samples\n\n| model | samples |\n|---|---|\n" + strings.Join(grids, "\n") + "\n")
+	}
+	return b.String()
+}
+
+func samplerName(s SamplerSpec) string {
+	if s.Kind == "" {
+		return "DDIM 50 steps"
+	}
+	if s.Kind == "ddpm" {
+		return "DDPM"
+	}
+	return fmt.Sprintf("DDIM %d steps, eta %g", s.Steps, s.Eta)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "**met**"
+	}
+	return "**not met**"
+}
