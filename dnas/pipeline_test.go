@@ -22,7 +22,7 @@ func tinyPipelineOptions(t *testing.T) PipelineOptions {
 	}
 	o.OutDir, o.TeacherPath = filepath.Join(dir, "run"), path
 	o.Models = []string{"subnet", "teacher-arch"}
-	o.Log = &strings.Builder{}
+	o.Log = testLog{t}
 	return o
 }
 
@@ -135,4 +135,12 @@ func TestBetaAblationTiny(t *testing.T) {
 	if err != nil || len(ab2.Runs) != 2 || ab2.Runs[0].FID != ab.Runs[0].FID {
 		t.Fatalf("resumed ablation: %v %+v", err, ab2)
 	}
+}
+
+// testLog sends a pipeline's stage log to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(b []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(b)))
+	return len(b), nil
 }
