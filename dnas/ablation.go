@@ -77,11 +77,10 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 		ro := opts.Retrain
 		ro.Schedule = sch
 		name := "beta " + sch.String()
-		file := strings.NewReplacer(":", "-", " ", "_", "/", "_").Replace(sch.String())
 		var ckpt, report string
 		if opts.Dir != "" {
-			ckpt = filepath.Join(opts.Dir, file+".safetensors")
-			report = filepath.Join(opts.Dir, file+".json")
+			report = AblationRunFile(opts.Dir, sch)
+			ckpt = strings.TrimSuffix(report, ".json") + ".safetensors"
 			var run BetaAblationRun
 			if b, err := os.ReadFile(report); err == nil && json.Unmarshal(b, &run) == nil {
 				ab.Runs = append(ab.Runs, run)
@@ -112,8 +111,7 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 		if err != nil {
 			return ab, err
 		}
-		run := BetaAblationRun{Schedule: sch.String(), FID: rep.FID, HeldOutLoss: rep.HeldOutLoss, Confident: rep.ConfidentFraction,
-			Seconds: time.Since(start).Seconds(), Log: rt.Log, Report: rep}
+		run := NewAblationRun(rt, rep, time.Since(start).Seconds())
 		if report != "" {
 			if err := writeJSON(report, run); err != nil {
 				return ab, err
@@ -122,6 +120,20 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 		ab.Runs = append(ab.Runs, run)
 	}
 	return ab, nil
+}
+
+// AblationRunFile is where RunBetaAblation keeps the finished run of
+// schedule s under dir (a JSON BetaAblationRun): write one there to reuse a
+// retraining done elsewhere (e.g. the pipeline's own subnet).
+func AblationRunFile(dir string, s JointLossSchedule) string {
+	return filepath.Join(dir, strings.NewReplacer(":", "-", " ", "_", "/", "_").Replace(s.String())+".json")
+}
+
+// NewAblationRun makes the ablation entry of a finished retraining and its
+// evaluation.
+func NewAblationRun(rt *Retrainer, rep *EvalReport, seconds float64) BetaAblationRun {
+	return BetaAblationRun{Schedule: rt.Opts.Schedule.String(), FID: rep.FID, HeldOutLoss: rep.HeldOutLoss,
+		Confident: rep.ConfidentFraction, Seconds: seconds, Log: rt.Log, Report: rep}
 }
 
 // trainSaving trains rt to its end, checkpointing to path (if not empty)

@@ -156,6 +156,33 @@ func runAblation(args []string) error {
 	if *samples > 0 {
 		ev.Samples = *samples
 	}
+	// The run's own retraining of this architecture is one of the
+	// ablation's entries when the schedule and budget match: reuse it.
+	if m := archModel(*arch); m != "" && ro.Steps == opts.Retrain.Steps {
+		file := dnas.AblationRunFile(*out, opts.Retrain.Schedule)
+		if _, err := os.Stat(file); err != nil && p.StageDone("eval:"+m) {
+			if err := p.RunEvaluate(ctx, m); err != nil {
+				return err
+			}
+			if err := p.RunRetrain(ctx, m); err != nil {
+				return err
+			}
+			secs := 0.0
+			for _, st := range p.Stages() {
+				if st.Stage == "retrain:"+m {
+					secs = st.Seconds
+				}
+			}
+			run := dnas.NewAblationRun(p.Retrainers[m], p.Evals[m], secs)
+			if err := os.MkdirAll(*out, 0o755); err != nil {
+				return err
+			}
+			b, _ := json.MarshalIndent(run, "", " ")
+			if err := os.WriteFile(file, b, 0o644); err != nil {
+				return err
+			}
+		}
+	}
 	ab, err := dnas.RunBetaAblation(ctx, p.Teacher, r, p.Data, dnas.BetaAblationOptions{Schedules: scheds, Retrain: ro, Eval: ev, Dir: *out})
 	if err != nil {
 		return err
@@ -170,4 +197,13 @@ func readRunJSON(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// archModel is the pipeline model retrained for a searched architecture.
+func archModel(arch string) string {
+	switch arch {
+	case "subnet", "global", "random", "teacher-arch":
+		return arch
+	}
+	return ""
 }
