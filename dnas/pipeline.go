@@ -61,9 +61,9 @@ func DefaultPipelineOptions(preset string) (PipelineOptions, error) {
 		o.Eval = EvalOptions{Samples: 16, HeldOut: 32, Sampler: DDIMSpec(4, 0), GridSize: 16}
 	case "small":
 		o.Supernet = SupernetOptions{BatchSize: 32, Parallel: true}
-		o.Stage1Steps = 400
-		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 800, 32, 0.995
-		o.Eval = EvalOptions{Samples: 500, HeldOut: 1000, Sampler: DDIMSpec(25, 0), GridSize: 64}
+		o.Stage1Steps = 300
+		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 500, 32, 0.99
+		o.Eval = EvalOptions{Samples: 400, HeldOut: 1000, Sampler: DDIMSpec(20, 0), GridSize: 64}
 	default:
 		o.Supernet = SupernetOptions{BatchSize: 32}
 		o.Stage1Steps = 2000
