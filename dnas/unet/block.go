@@ -58,7 +58,9 @@ type Block struct {
 	inSkips []*tensor.Tensor // decoder: skips consumed by the last forward
 	dSkips  []*tensor.Tensor // decoder: gradients of the consumed skips
 	dTemb   *tensor.Tensor
-	gadd    sum2 // g + dSkip in an encoder backward
+	scratch *gradScratch // short-lived gradients, shared with the block's ResBlocks
+	gadd    sum2         // dOut + dSkip in an encoder backward
+	gacc    adder        // g += dSkip in an encoder backward
 }
 
 type stepKind int
@@ -322,15 +324,24 @@ func (b *Block) backward(dOut *tensor.Tensor, dSkips []*tensor.Tensor) BlockGrad
 		s := &b.steps[i]
 		if s.skipOut {
 			if skip < len(dSkips) && dSkips[skip] != nil {
-				g = b.gadd.Forward(g, dSkips[skip])
+				if g == dOut {
+					g = b.gadd.Forward(g, dSkips[skip]) // the caller's tensor: leave it alone
+				} else {
+					b.gacc.into(g, dSkips[skip]) // a layer's gradient buffer, read by nothing else
+				}
 			}
 			skip--
 		}
 		switch s.kind {
 		case stepConv:
-			g = s.conv.Backward(g)
+			// The input gradient of a downsample (or the stem) is the
+			// block's: it goes to the block's scratch, valid until the
+			// block's next backward, like the layers' own buffers.
+			b.scratch.b = s.conv.BackwardTo(g, b.scratch.b)
+			g = b.scratch.b
 		case stepUpConv:
-			g = s.up.Backward(s.conv.Backward(g))
+			b.scratch.a = s.conv.BackwardTo(g, b.scratch.a)
+			g = s.up.Backward(b.scratch.a)
 		case stepRes:
 			var dte *tensor.Tensor
 			g, dte = s.res.Backward(g)

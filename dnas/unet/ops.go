@@ -39,6 +39,34 @@ func (s *sum2) run(lo, hi int) {
 	}
 }
 
+// adder adds src into dst in place (same shapes), split over
+// tensor.ParallelFor without allocating.
+type adder struct {
+	name     string
+	dst, src []float32
+	fn       func(lo, hi int)
+}
+
+func (a *adder) into(dst, src *tensor.Tensor) {
+	if !tensor.SameShape(dst.Shape, src.Shape) {
+		panic(&nn.ShapeError{Layer: a.name, Op: "residual sum", Got: append([]int(nil), src.Shape...), Want: fmt.Sprintf("the shape of the other operand %v", dst.Shape)})
+	}
+	if a.fn == nil {
+		a.fn = a.run
+	}
+	a.dst, a.src = dst.Data, src.Data
+	tensor.ParallelFor(len(dst.Data), 1, a.fn)
+	a.dst, a.src = nil, nil
+}
+
+func (a *adder) run(lo, hi int) {
+	d, s := a.dst[lo:hi], a.src[lo:hi]
+	s = s[:len(d)]
+	for i := range d {
+		d[i] += s[i]
+	}
+}
+
 // ensureLike returns buf shaped like t, calling tensor.Ensure (whose
 // variadic shape allocates) only when the shape differs.
 func ensureLike(buf, t *tensor.Tensor) *tensor.Tensor {

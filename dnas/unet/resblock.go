@@ -22,9 +22,12 @@ import (
 // what bounds the batch size): the time projection is added inside Conv1
 // (nn.Conv2d.ForwardAdd, no extra tensor); dropout is applied in place on
 // Act2's output (nn.SiLU's backward reads only its input) with a mask
-// recomputed from a hash in backward instead of stored; the gradients that
-// live only inside Backward (the convs' input gradients) go to two scratch
-// tensors shared by all ResBlocks of a block.
+// recomputed from a hash in backward instead of stored; the residual sum is
+// made in place in Conv2's output, and the input gradient in Norm1's
+// gradient buffer; the gradients that live only inside Backward (the convs'
+// input gradients) go to two scratch tensors shared by all ResBlocks of a
+// block. The returned output and input gradient are therefore owned by
+// Conv2 and Norm1: valid until the block's next Forward or Backward.
 type ResBlock struct {
 	Name      string
 	Cin, Cout int
@@ -41,7 +44,7 @@ type ResBlock struct {
 
 	drop    dropout
 	scratch *gradScratch
-	out, dx sum2
+	add     adder
 	dv      rowSums
 }
 
@@ -56,7 +59,7 @@ func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices
 	r := &ResBlock{Name: name, Cin: cin, Cout: cout, Dropout: cfg.Dropout,
 		Act1: &nn.SiLU{Name: name + ".act1"}, TAct: &nn.SiLU{Name: name + ".tact"}, Act2: &nn.SiLU{Name: name + ".act2"},
 		scratch: &gradScratch{}}
-	r.out.name, r.dx.name = name+".out", name+".dx"
+	r.add.name = name
 	r.drop.p = cfg.Dropout
 	r.drop.src = rand.NewPCG(rng.Uint64(), rng.Uint64())
 	r.drop.rng = rand.New(r.drop.src)
@@ -97,7 +100,10 @@ func (r *ResBlock) Forward(x, temb *tensor.Tensor) *tensor.Tensor {
 	if r.Shortcut != nil {
 		s = r.Shortcut.Forward(x)
 	}
-	return r.out.Forward(s, h)
+	// The residual sum goes into Conv2's output buffer (a conv's backward
+	// does not read its output), which becomes the block's output.
+	r.add.into(h, s)
+	return h
 }
 
 // Backward takes dy [N, Cout, H, W], accumulates the gradients of the active
@@ -116,7 +122,10 @@ func (r *ResBlock) Backward(dy *tensor.Tensor) (dx, dtemb *tensor.Tensor) {
 		sc.a = r.Shortcut.BackwardTo(dy, sc.a)
 		ds = sc.a
 	}
-	return r.dx.Forward(dh, ds), dtemb
+	// dh is Norm1's gradient buffer, which nothing reads after this: add
+	// the shortcut's gradient into it rather than into a new tensor.
+	r.add.into(dh, ds)
+	return dh, dtemb
 }
 
 // Params returns the weights of the active path.

@@ -61,6 +61,7 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 	finish := func(b *Block, c, r int) {
 		b.OutShape = []int{c, r, r}
 		scratch := &gradScratch{}
+		b.scratch = scratch
 		for _, s := range b.steps {
 			if s.kind == stepRes {
 				b.convs = append(b.convs, s.res.Conv1, s.res.Conv2)
