@@ -61,6 +61,7 @@ type Conv2d struct {
 	spc, chunks          int            // samples per chunk, number of chunks
 	next                 atomic.Int64
 	slots                []*convScratch
+	wflip                []float32  // flipWeights' kernel for the backward of a same-size conv
 	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
 	fwdWorker, bwdWorker func(lo, hi int)
 }
@@ -208,14 +209,14 @@ func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
 		col := c.x.Sample(n0)
 		if !c.direct() {
 			col = sc.col(kdim * cols)
-			c.im2col(c.x.Sample(n0), col, cols, 0)
+			c.im2col(c.x.Sample(n0), c.Cin, col, cols, 0)
 		}
 		blas.Sgemm(false, false, c.Cout, ohw, kdim, 1, c.W.Data, kdim, col, ohw, 1, yn, ohw)
 		return
 	}
 	col := sc.col(kdim * cols)
 	for s := range ns {
-		c.im2col(c.x.Sample(n0+s), col, cols, s*ohw)
+		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw)
 	}
 	out := sc.stage(c.Cout * cols)
 	blas.Sgemm(false, false, c.Cout, cols, kdim, 1, c.W.Data, kdim, col, cols, 0, out, cols)
@@ -256,6 +257,9 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 		return dx
 	}
 	c.dy, c.dxOut = dy, dx
+	if c.sameSize() {
+		c.flipWeights()
+	}
 	c.plan(c.n)
 	c.run(c.bwdWorker)
 	c.dy, c.dxOut = nil, nil
@@ -315,11 +319,33 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 		blas.Sgemm(true, false, kdim, ohw, c.Cout, 1, c.W.Data, kdim, dyc, ohw, 0, c.dxOut.Sample(n0), ohw)
 		return
 	}
-	col := sc.col(kdim * cols)
+	col := sc.col(max(kdim, c.Cout*c.K*c.K) * cols)
 	for s := range ns {
-		c.im2col(c.x.Sample(n0+s), col, cols, s*ohw)
+		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw)
 	}
 	blas.Sgemm(false, true, c.Cout, kdim, cols, 1, dyc, cols, col, cols, 1, dw, kdim)
+	if c.sameSize() {
+		// dx is the same-size convolution of dy with the flipped,
+		// transposed kernel: im2col of dy and one product straight into dx,
+		// instead of a 9x larger dcol scattered back by col2im.
+		for s := range ns {
+			c.im2col(c.dy.Sample(n0+s), c.Cout, col, cols, s*ohw)
+		}
+		fk := c.Cout * c.K * c.K
+		if ns == 1 {
+			blas.Sgemm(false, false, c.Cin, ohw, fk, 1, c.wflip, fk, col, ohw, 0, c.dxOut.Sample(n0), ohw)
+			return
+		}
+		out := sc.stage(c.Cin * cols) // dyc is no longer needed
+		blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, out, cols)
+		for s := range ns {
+			dxn := c.dxOut.Sample(n0 + s)
+			for ci := range c.Cin {
+				copy(dxn[ci*ohw:(ci+1)*ohw], out[ci*cols+s*ohw:ci*cols+(s+1)*ohw])
+			}
+		}
+		return
+	}
 	// dcol = Wᵀ·dyc, into the same buffer (col is no longer needed).
 	blas.Sgemm(true, false, kdim, cols, c.Cout, 1, c.W.Data, kdim, dyc, cols, 0, col, cols)
 	for s := range ns {
@@ -329,13 +355,33 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	}
 }
 
-// im2col writes the patches of one sample xn [Cin, H, W] into the columns
-// off .. off+OH·OW of col, a [Cin·K·K, ld] matrix: row (ci·K + u)·K + v,
-// column off + i·OW + j holds xn[ci, i·Stride-Pad+u, j·Stride-Pad+v] (0 off
-// the image).
-func (c *Conv2d) im2col(xn, col []float32, ld, off int) {
+// flipWeights fills wflip [Cin, Cout·K·K] with the kernel transposed over
+// channels and rotated by 180 degrees: wflip[ci, (co·K+u)·K+v] =
+// W[co, ci, K-1-u, K-1-v], the weights of the convolution that maps dy to dx.
+func (c *Conv2d) flipWeights() {
+	k, kk := c.K, c.K*c.K
+	c.wflip = convGrow(c.wflip, c.Cin*c.Cout*kk)
+	for co := range c.Cout {
+		for ci := range c.Cin {
+			src := c.W.Data[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+			dst := c.wflip[ci*c.Cout*kk+co*kk : ci*c.Cout*kk+(co+1)*kk]
+			for u := range k {
+				for v := range k {
+					dst[u*k+v] = src[(k-1-u)*k+(k-1-v)]
+				}
+			}
+		}
+	}
+}
+
+// im2col writes the patches of one sample xn [channels, H, W] into the
+// columns off .. off+OH·OW of col, a [channels·K·K, ld] matrix: row
+// (ci·K + u)·K + v, column off + i·OW + j holds
+// xn[ci, i·Stride-Pad+u, j·Stride-Pad+v] (0 off the image). channels is Cin
+// for the input; backward also takes the patches of dy (Cout channels).
+func (c *Conv2d) im2col(xn []float32, channels int, col []float32, ld, off int) {
 	k, h, w, ohw := c.K, c.h, c.w, c.oh*c.ow
-	for ci := range c.Cin {
+	for ci := range channels {
 		img := xn[ci*h*w : (ci+1)*h*w]
 		for u := range k {
 			for v := range k {
@@ -398,16 +444,18 @@ func (c *Conv2d) shiftCopy(img, dst []float32, u, v int) {
 }
 
 // zeroBorderCols zeroes, in rows [ilo, ihi) of the w-wide matrix m, the
-// columns left of jlo and from jhi on (a few entries per row: plain stores
-// beat a call to clear).
+// columns left of jlo and from jhi on: a few entries per row, zeroed column
+// by column with a strided loop (cheaper than slicing every row).
 func zeroBorderCols(m []float32, w, ilo, ihi, jlo, jhi int) {
-	for i := ilo; i < ihi; i++ {
-		row := m[i*w : (i+1)*w]
-		for j := 0; j < jlo; j++ {
-			row[j] = 0
+	end := ihi * w
+	for j := 0; j < jlo; j++ {
+		for q := ilo*w + j; q < end; q += w {
+			m[q] = 0
 		}
-		for j := jhi; j < len(row); j++ {
-			row[j] = 0
+	}
+	for j := jhi; j < w; j++ {
+		for q := ilo*w + j; q < end; q += w {
+			m[q] = 0
 		}
 	}
 }
