@@ -62,7 +62,7 @@ func DefaultPipelineOptions(preset string) (PipelineOptions, error) {
 	case "small":
 		o.Supernet = SupernetOptions{BatchSize: 32, Parallel: true}
 		o.Stage1Steps = 300
-		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 500, 32, 0.99
+		o.Retrain.Steps, o.Retrain.BatchSize, o.Retrain.EMADecay = 400, 32, 0.99
 		o.Eval = EvalOptions{Samples: 400, HeldOut: 1000, Sampler: DDIMSpec(20, 0), GridSize: 64}
 	default:
 		o.Supernet = SupernetOptions{BatchSize: 32}
