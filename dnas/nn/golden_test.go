@@ -74,7 +74,7 @@ type goldenStack struct {
 	temb1, temb2, tlin             *Linear
 	stem, c1, c2, sc, down, up, oc *Conv2d
 	n1, n2, n3                     *GroupNorm
-	actT1, actT, act1, act2, act3  SiLU
+	actT1, actT, act2, act3        SiLU
 	drop                           *Dropout
 	badd                           BroadcastAdd
 	res                            Add
@@ -103,7 +103,7 @@ func newGoldenStack(t *testing.T) *goldenStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &goldenStack{
+	s := &goldenStack{
 		temb1: NewLinear("temb1", 8, 16, nil), temb2: NewLinear("temb2", 16, 16, nil), tlin: NewLinear("t", 16, 16, nil),
 		stem: conv("stem", 2, 8, 3, 1, 1), c1: conv("c1", 8, 16, 5, 1, 2), c2: conv("c2", 16, 16, 1, 1, 0),
 		sc: conv("sc", 8, 16, 1, 1, 0), down: conv("down", 16, 16, 3, 2, 1), up: conv("up", 16, 16, 3, 1, 1),
@@ -111,6 +111,8 @@ func newGoldenStack(t *testing.T) *goldenStack {
 		n1: gn("n1", 4, 8), n2: gn("n2", 8, 16), n3: gn("n3", 8, 32),
 		drop: NewDropout("drop", 0.3, nil), attn: attn, dout: tensor.New(1),
 	}
+	s.n1.SiLU = true // gen.py's silu(n1(h0)), through the fused path
+	return s
 }
 
 // params maps gen.py's state_dict names to the Go parameters.
@@ -137,7 +139,7 @@ func (s *goldenStack) params() map[string]*Param {
 func (s *goldenStack) forward(x *tensor.Tensor, ts []float32, target *tensor.Tensor, acts map[string]*tensor.Tensor) (pred *tensor.Tensor, loss float32) {
 	te := s.temb2.Forward(s.actT1.Forward(s.temb1.Forward(TimestepEmbedding(ts, 8, nil))))
 	h0 := s.stem.Forward(x)
-	h := s.badd.Forward(s.c1.Forward(s.act1.Forward(s.n1.Forward(h0))), s.tlin.Forward(s.actT.Forward(te)))
+	h := s.badd.Forward(s.c1.Forward(s.n1.Forward(h0)), s.tlin.Forward(s.actT.Forward(te))) // n1 has SiLU fused
 	h = s.c2.Forward(s.drop.Forward(s.act2.Forward(s.n2.Forward(h))))
 	h1 := s.res.Forward(s.sc.Forward(h0), h)
 	ha := s.attn.Forward(h1)
@@ -159,13 +161,26 @@ func (s *goldenStack) backward() *tensor.Tensor {
 	dc1, dtp := s.badd.Backward(s.n2.Backward(s.act2.Backward(s.drop.Backward(s.c2.Backward(dh)))))
 	dte := s.actT.Backward(s.tlin.Backward(dtp))
 	s.temb1.Backward(s.actT1.Backward(s.temb2.Backward(dte)))
-	dh0 := s.n1.Backward(s.act1.Backward(s.c1.Backward(dc1))).Clone()
+	dh0 := s.n1.Backward(s.c1.Backward(dc1)).Clone()
 	AddInto("golden.h0", dh0, s.sc.Backward(dsc))
 	return s.stem.Backward(dh0)
 }
 
+// TestGoldenPyTorch runs the comparison with the vector kernels and, on CPUs
+// that have them, once more with the portable Go loops.
 func TestGoldenPyTorch(t *testing.T) {
 	g := loadGolden(t)
+	t.Run("default", func(t *testing.T) { goldenRun(t, g) })
+	if useAVX2 {
+		t.Run("portable", func(t *testing.T) {
+			useAVX2 = false
+			defer func() { useAVX2 = true }()
+			goldenRun(t, g)
+		})
+	}
+}
+
+func goldenRun(t *testing.T, g map[string]*tensor.Tensor) {
 	s := newGoldenStack(t)
 	params := s.params()
 	for name, p := range params {
