@@ -570,6 +570,11 @@ func (p *Pipeline) WriteReport() (*PipelineResults, error) {
 			}
 		}
 	}
+	if p.Supernet == nil && p.StageDone("stage1") {
+		if _, err := p.supernet(); err != nil {
+			return nil, err
+		}
+	}
 	if p.Supernet != nil && p.Supernet.Trained() {
 		var series []plots.Series
 		for _, name := range p.Supernet.BlockNames() {
@@ -637,7 +642,9 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	}
 	b.WriteString("\n\n## Stage timings\n\n| stage | seconds | done |\n|---|---|---|\n")
 	for _, st := range res.Stages {
-		fmt.Fprintf(&b, "| %s | %.1f | %v |\n", st.Stage, st.Seconds, st.Done)
+		if st.Stage != "report" {
+			fmt.Fprintf(&b, "| %s | %.1f | %v |\n", st.Stage, st.Seconds, st.Done)
+		}
 	}
 	fmt.Fprintf(&b, "\nBudgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d; retraining %d steps (batch %d, beta %s) per model.\n",
 		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Retrain.Steps, p.Opts.Retrain.BatchSize, p.Opts.Retrain.Schedule)

@@ -91,7 +91,7 @@ type RetrainOptions struct {
 	Steps       int               `json:"steps"`        // optimiser steps (default 1000)
 	BatchSize   int               `json:"batch_size"`   // images per step (default: the teacher preset's)
 	LR          float32           `json:"lr"`           // Adam learning rate (default: the teacher preset's)
-	WarmupSteps int               `json:"warmup_steps"` // linear LR warm-up (default: min(preset's, Steps/10))
+	WarmupSteps int               `json:"warmup_steps"` // linear LR warm-up (0: min(preset's, Steps/10); < 0: none)
 	GradClip    float64           `json:"grad_clip"`    // global gradient-norm clip (default 1.0)
 	EMADecay    float32           `json:"ema_decay"`    // EMA of the weights used for sampling (default 0.995)
 	Schedule    JointLossSchedule `json:"schedule"`     // beta(step) (default linear ramp over the first half)
