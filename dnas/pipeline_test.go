@@ -144,3 +144,21 @@ func (l testLog) Write(b []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(b)))
 	return len(b), nil
 }
+
+func TestRedundancyStudyAndComparison(t *testing.T) {
+	teacher, data := testTeacher(t)
+	rows, err := RedundancyStudy(context.Background(), []*Teacher{teacher}, data, SupernetOptions{BatchSize: 2, Parallel: true}, 1, SearchOptions{EvalBatch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].TeacherMACs != teacher.Net.MACs() || rows[0].SubnetMACs > rows[0].TeacherMACs {
+		t.Fatalf("rows %+v", rows)
+	}
+	r := handTable()
+	b, _ := SelectBlockwise(r, 1)
+	g, _ := GlobalSearch(r, GlobalSearchOptions{})
+	md := SearchComparison(b, g, nil)
+	if !strings.Contains(md, "blockwise") || !strings.Contains(md, "global") || strings.Count(md, "\n") < 4 {
+		t.Errorf("comparison table:\n%s", md)
+	}
+}
