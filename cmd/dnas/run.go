@@ -116,6 +116,8 @@ func runAblation(args []string) error {
 	arch := fs.String("arch", "subnet", "which searched architecture: subnet, global, random or teacher-arch")
 	retrain := fs.Int("retrain-steps", 0, "steps per schedule (0: the run's retraining budget)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the run's)")
+	preset := fs.String("preset", "small", "preset of the run, when it has no results.json yet (searched but not finished)")
+	teacher := fs.String("teacher", "", "teacher checkpoint of the run, when it has no results.json yet")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -129,11 +131,18 @@ func runAblation(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The run's options come from its results.json; a run that is still
+	// retraining has none yet: then the preset's defaults and --teacher
+	// rebuild them (its search must be done).
 	var saved dnas.PipelineResults
-	if err := readRunJSON(filepath.Join(*run, "results.json"), &saved); err != nil {
-		return fmt.Errorf("read the run's options: %w (finish the run first)", err)
-	}
 	opts := saved.Options
+	if err := readRunJSON(filepath.Join(*run, "results.json"), &saved); err == nil {
+		opts = saved.Options
+	} else if opts, err = dnas.DefaultPipelineOptions(*preset); err != nil {
+		return err
+	} else {
+		opts.TeacherPath = *teacher
+	}
 	opts.OutDir = *run
 	p, err := dnas.NewPipeline(opts)
 	if err != nil {
