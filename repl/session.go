@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"reflect"
 	"strings"
 	"sync"
@@ -186,6 +187,20 @@ func (s *Session) start() error {
 		return fmt.Errorf("repl: loading the standard library symbols: %v", err)
 	}
 	if err := in.Use(symbols.Symbols); err != nil {
+		return fmt.Errorf("repl: loading the project's symbols: %v", err)
+	}
+	// yaegi reads an import path whose last two elements are equal
+	// ("dnas/dnas") as the short form of a standard package ("fmt/fmt"
+	// is "fmt"), so `import "dnas/dnas"` looks for the path "dnas": register
+	// the package under that path too.
+	alias := interp.Exports{}
+	for key, syms := range symbols.Symbols {
+		ipath := key[:strings.LastIndexByte(key, '/')]
+		if base := lastElem(ipath); path.Dir(ipath) == base {
+			alias[base+"/"+base] = syms
+		}
+	}
+	if err := in.Use(alias); err != nil {
 		return fmt.Errorf("repl: loading the project's symbols: %v", err)
 	}
 	if s.opts.Symbols != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"dnas/display"
+	"dnas/dnas/progress"
 )
 
 // syncBuffer is a bytes.Buffer safe for the capture goroutines.
@@ -53,6 +54,13 @@ func spin(ctx context.Context, steps int) error {
 	return nil
 }
 
+var progressEvents atomic.Int64
+
+// counter is a progress reporter that counts events.
+type counter struct{}
+
+func (counter) Report(progress.Event) { progressEvents.Add(1) }
+
 func explode(msg string) { panic("helper: " + msg) }
 
 func printCompiled(s string) {
@@ -67,6 +75,7 @@ func (chart) PNG() ([]byte, error) { return []byte("\x89PNG fake"), nil }
 var helpers = map[string]map[string]reflect.Value{
 	"replhelp/replhelp": {
 		"Spin":     reflect.ValueOf(spin),
+		"Counter":  reflect.ValueOf(func() progress.Reporter { return counter{} }),
 		"Explode":  reflect.ValueOf(explode),
 		"Print":    reflect.ValueOf(printCompiled),
 		"NewChart": reflect.ValueOf(func() chart { return chart{} }),
@@ -385,25 +394,22 @@ func TestInterruptTraining(t *testing.T) {
 	if _, err := f.s.Eval(context.Background(), "var _ = dnas.NewTeacherTrainerByName"); err != nil {
 		t.Skipf("dnas.NewTeacherTrainerByName not exported to the interpreter yet: %v", err)
 	}
-	if _, err := f.s.Eval(context.Background(), `tr, err := dnas.NewTeacherTrainerByName("tiny", 1)
+	if _, err := f.s.Eval(context.Background(), `import "replhelp"
+tr, err := dnas.NewTeacherTrainerByName("tiny", 1)
 if err != nil { panic(err) }
-tr.Reporter = progress.Discard`); err != nil {
+tr.Reporter = replhelp.Counter()`); err != nil {
 		t.Skipf("cannot build the tiny teacher trainer here: %v", err)
 	}
+	progressEvents.Store(0)
 	errc := make(chan error, 1)
 	go func() {
 		_, err := f.s.Eval(context.Background(), "tr.Train(ctx, 1000000)")
 		errc <- err
 	}()
 	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := f.s.Eval(context.Background(), "tr.StepNum")
-		_ = res
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
+	for progressEvents.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(500 * time.Millisecond)
 	f.s.Interrupt()
 	select {
 	case err := <-errc:
@@ -416,8 +422,9 @@ tr.Reporter = progress.Discard`); err != nil {
 	}
 	steps := f.eval(t, "tr.StepNum")
 	if steps == "0" {
-		t.Logf("no step finished before the interrupt")
+		t.Errorf("no training step was kept (progress events: %d)", progressEvents.Load())
 	}
+	time.Sleep(100 * time.Millisecond)
 	if got := f.eval(t, "tr.StepNum"); got != steps {
 		t.Errorf("training goes on after the interrupt: %s then %s steps", steps, got)
 	}

@@ -141,9 +141,9 @@ func TestTerminal(t *testing.T) {
 		}
 	}
 	keys := func(k ...string) { tmux(append([]string{"send-keys", "-t", "t"}, k...)...) }
-	waitFor("dnas> ")
+	waitFor("dnas>")
 	keys("func triple(x int) int {", "Enter")
-	waitFor("  ... ")
+	waitFor("  ...")
 	keys("return 3 * x", "Enter", "}", "Enter")
 	keys("triple(14)", "Enter")
 	waitFor("42")
