@@ -70,7 +70,7 @@ const (
 	stepUpConv                 // nearest 2x upsample then a conv
 	stepRes                    // a ResBlock (decoder: after concatenating a skip)
 	stepAttn                   // self-attention
-	stepHead                   // GroupNorm, SiLU, conv
+	stepHead                   // GroupNorm+SiLU, conv
 )
 
 // step is one layer group of a block.
@@ -81,11 +81,10 @@ type step struct {
 	res     *ResBlock
 	cat     *nn.Concat // decoder ResBlocks: concatenation with skip skipIn
 	attn    *nn.Attention
-	norm    *nn.GroupNorm
-	act     *nn.SiLU
-	skipIn  int   // index into the block's input skips, -1 for none
-	skipOut bool  // encoder: the output is pushed as a skip tensor
-	in      []int // input shape of the step for one sample [1, C, H, W] (after the concat)
+	norm    *nn.GroupNorm // head: GroupNorm with the SiLU fused
+	skipIn  int           // index into the block's input skips, -1 for none
+	skipOut bool          // encoder: the output is pushed as a skip tensor
+	in      []int         // input shape of the step for one sample [1, C, H, W] (after the concat)
 }
 
 // BlockInput is what a block consumes: the feature X, the skip tensors (for
@@ -292,7 +291,7 @@ func (b *Block) forward(in BlockInput) BlockOutput {
 		case stepAttn:
 			h = s.attn.Forward(h)
 		case stepHead:
-			h = s.conv.Forward(s.act.Forward(s.norm.Forward(h)))
+			h = s.conv.Forward(s.norm.Forward(h)) // norm has the SiLU fused
 		}
 		if s.skipOut {
 			b.skips = append(b.skips, h)
@@ -357,7 +356,7 @@ func (b *Block) backward(dOut *tensor.Tensor, dSkips []*tensor.Tensor) BlockGrad
 		case stepAttn:
 			g = s.attn.Backward(g)
 		case stepHead:
-			g = s.norm.Backward(s.act.Backward(s.conv.Backward(g)))
+			g = s.norm.Backward(s.conv.Backward(g))
 		}
 	}
 	grad := BlockGrad{X: g}

@@ -19,10 +19,11 @@ import (
 // Conv1 and Conv2 are the searchable convs.
 //
 // Memory plan (a training step keeps every block's activations, so this is
-// what bounds the batch size): the time projection is added inside Conv1
+// what bounds the batch size): each SiLU is fused into the GroupNorm before
+// it (nn.GroupNorm.SiLU); the time projection is added inside Conv1
 // (nn.Conv2d.ForwardAdd, no extra tensor); dropout is applied in place on
-// Act2's output (nn.SiLU's backward reads only its input) with a mask
-// recomputed from a hash in backward instead of stored; the residual sum is
+// Norm2's output (its backward recomputes from its input, not its output)
+// with a mask recomputed from a hash in backward instead of stored; the residual sum is
 // made in place in Conv2's output, and the input gradient in Norm1's
 // gradient buffer; the gradients that live only inside Backward (the convs'
 // input gradients) go to two scratch tensors shared by all ResBlocks of a
@@ -31,13 +32,11 @@ import (
 type ResBlock struct {
 	Name      string
 	Cin, Cout int
-	Norm1     *nn.GroupNorm
-	Act1      *nn.SiLU
+	Norm1     *nn.GroupNorm // with the SiLU fused (Norm1.SiLU)
 	Conv1     *ConvChoice
 	TAct      *nn.SiLU
-	TProj     *nn.Linear // TDim -> Cout
-	Norm2     *nn.GroupNorm
-	Act2      *nn.SiLU
+	TProj     *nn.Linear    // TDim -> Cout
+	Norm2     *nn.GroupNorm // with the SiLU fused (Norm2.SiLU)
 	Conv2     *ConvChoice
 	Shortcut  *nn.Conv2d // nil when Cin == Cout
 	Dropout   float32    // drop probability after Act2 (active only in training mode)
@@ -57,8 +56,7 @@ type gradScratch struct{ a, b *tensor.Tensor }
 // searchable convs, choices1/2 the kernels they hold weights for.
 func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices2 []int, k1, k2 int, rng *rand.Rand) (*ResBlock, error) {
 	r := &ResBlock{Name: name, Cin: cin, Cout: cout, Dropout: cfg.Dropout,
-		Act1: &nn.SiLU{Name: name + ".act1"}, TAct: &nn.SiLU{Name: name + ".tact"}, Act2: &nn.SiLU{Name: name + ".act2"},
-		scratch: &gradScratch{}}
+		TAct: &nn.SiLU{Name: name + ".tact"}, scratch: &gradScratch{}}
 	r.add.name = name
 	r.drop.p = cfg.Dropout
 	r.drop.src = rand.NewPCG(rng.Uint64(), rng.Uint64())
@@ -67,6 +65,7 @@ func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices
 	if r.Norm1, err = nn.NewGroupNorm(name+".n1", cfg.groupsFor(cin), cin); err != nil {
 		return nil, err
 	}
+	r.Norm1.SiLU = true
 	if r.Conv1, err = newConvChoice(name+".c1", cin, cout, choices1, k1, rng); err != nil {
 		return nil, err
 	}
@@ -74,6 +73,7 @@ func newResBlock(cfg Config, name string, cin, cout, tdim int, choices1, choices
 	if r.Norm2, err = nn.NewGroupNorm(name+".n2", cfg.groupsFor(cout), cout); err != nil {
 		return nil, err
 	}
+	r.Norm2.SiLU = true
 	if r.Conv2, err = newConvChoice(name+".c2", cout, cout, choices2, k2, rng); err != nil {
 		return nil, err
 	}
@@ -92,8 +92,8 @@ func (r *ResBlock) Forward(x, temb *tensor.Tensor) *tensor.Tensor {
 		panic(&nn.ShapeError{Layer: r.Name, Op: "ResBlock.Forward", Got: append([]int(nil), x.Shape...), Want: fmt.Sprintf("[N, %d, H, W]", r.Cin)})
 	}
 	v := r.TProj.Forward(r.TAct.Forward(temb))
-	h := r.Conv1.ForwardAdd(r.Act1.Forward(r.Norm1.Forward(x)), v)
-	g := r.Act2.Forward(r.Norm2.Forward(h))
+	h := r.Conv1.ForwardAdd(r.Norm1.Forward(x), v)
+	g := r.Norm2.Forward(h)
 	r.drop.forward(g)
 	h = r.Conv2.Forward(g)
 	s := x
@@ -113,10 +113,10 @@ func (r *ResBlock) Backward(dy *tensor.Tensor) (dx, dtemb *tensor.Tensor) {
 	sc := r.scratch
 	sc.a = r.Conv2.BackwardTo(dy, sc.a)
 	r.drop.backward(sc.a)
-	dh := r.Norm2.Backward(r.Act2.Backward(sc.a))
+	dh := r.Norm2.Backward(sc.a)
 	dtemb = r.TAct.Backward(r.TProj.Backward(r.dv.Forward(dh)))
 	sc.b = r.Conv1.BackwardTo(dh, sc.b)
-	dh = r.Norm1.Backward(r.Act1.Backward(sc.b))
+	dh = r.Norm1.Backward(sc.b)
 	ds := dy
 	if r.Shortcut != nil {
 		sc.a = r.Shortcut.BackwardTo(dy, sc.a)

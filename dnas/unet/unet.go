@@ -191,7 +191,8 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 		return nil, err
 	}
 	head := &Block{Name: "head", Kind: Head, Level: 0, tdim: tdim, InShape: []int{c, r, r}}
-	head.steps = []step{{kind: stepHead, norm: norm, act: &nn.SiLU{Name: "out.1"}, conv: conv, skipIn: -1, in: shape(c, r)}}
+	norm.SiLU = true // out.1, the SiLU, fused into the norm
+	head.steps = []step{{kind: stepHead, norm: norm, conv: conv, skipIn: -1, in: shape(c, r)}}
 	finish(head, cfg.InChannels, r)
 
 	u.skipGrads = make([][]*tensor.Tensor, len(cfg.Mult))
