@@ -46,6 +46,12 @@ type item struct {
 	tok       token.Token // first token
 	src       string
 	off, line int
+
+	// What the scanner saw, for the fast path of splitCell: simple
+	// statements need no parsing.
+	needsParse bool // has go, range or func: may need rewriting
+	notExpr    bool // has an assignment, ++/--, a send or a label at depth 0
+	printCall  bool // starts with fmt.Print... or fmt.Fprint...
 }
 
 // splitItems cuts src at top-level semicolons. It returns an error only for
@@ -60,7 +66,8 @@ func splitItems(src string) ([]item, error) {
 	var items []item
 	depth := 0
 	start := -1
-	var first token.Token
+	var cur item
+	var lits []string // the first three tokens' text
 	for {
 		pos, tok, lit := sc.Scan()
 		if tok == token.EOF {
@@ -75,22 +82,39 @@ func splitItems(src string) ([]item, error) {
 		}
 		if tok == token.SEMICOLON && depth <= 0 {
 			if start >= 0 {
-				end := off
-				if lit == ";" {
-					end = off // exclude the semicolon itself
-				}
-				items = append(items, item{tok: first, src: src[start:end], off: start})
+				cur.src, cur.off = src[start:off], start
+				items = append(items, cur)
 				start = -1
 			}
 			continue
 		}
 		if start < 0 {
 			start = off
-			first = tok
+			cur = item{tok: tok}
+			lits = lits[:0]
+		}
+		if len(lits) < 3 {
+			if lit == "" {
+				lit = tok.String()
+			}
+			lits = append(lits, lit)
+			if len(lits) == 3 {
+				cur.printCall = lits[0] == "fmt" && lits[1] == "." &&
+					(strings.HasPrefix(lits[2], "Print") || strings.HasPrefix(lits[2], "Fprint"))
+			}
+		}
+		switch {
+		case tok == token.GO || tok == token.RANGE || tok == token.FUNC:
+			cur.needsParse = true
+		case depth == 0 && (tok == token.DEFINE || tok == token.INC || tok == token.DEC || tok == token.COLON ||
+			(tok == token.ARROW && off != start) || (tok.IsOperator() && strings.HasSuffix(tok.String(), "=") &&
+			tok != token.EQL && tok != token.NEQ && tok != token.LEQ && tok != token.GEQ)):
+			cur.notExpr = true
 		}
 	}
 	if start >= 0 {
-		items = append(items, item{tok: first, src: strings.TrimRight(src[start:], " \t\r\n"), off: start})
+		cur.src, cur.off = strings.TrimRight(src[start:], " \t\r\n"), start
+		items = append(items, cur)
 	}
 	for i := range items {
 		items[i].line = strings.Count(src[:items[i].off], "\n")
@@ -163,6 +187,13 @@ func splitCell(src string) ([]unit, error) {
 			units = appendUnit(units, u, src)
 		default:
 			u := unit{kind: unitStmt, src: it.src, line: it.line}
+			if !it.needsParse && !it.tok.IsKeyword() {
+				// A simple statement: nothing to rewrite, and the
+				// scanner knows whether it is an expression.
+				u.isExpr = !it.notExpr && !it.printCall
+				units = appendUnit(units, u, src)
+				continue
+			}
 			fset := token.NewFileSet()
 			f, err := parser.ParseFile(fset, "", stmtPrefix+it.src+"\n}", 0)
 			if err == nil {
