@@ -104,6 +104,18 @@ func New(opts Options) (*Front, error) {
 		opts.OutDir = DefaultOutDir()
 	}
 	f := &Front{opts: opts, out: opts.Stdout, errw: opts.Stderr, inline: imageProtocol()}
+	// Scripts (dnas exec) read their input lines from stdin.
+	lines := bufio.NewReader(opts.Stdin)
+	f.stdinF = func(string, bool) (string, error) {
+		l, err := lines.ReadString('\n')
+		if l != "" {
+			return strings.TrimRight(l, "\r\n"), nil
+		}
+		return "", err
+	}
+	// The progress bar decides now, while stderr is still the terminal
+	// (during an input it is a pipe to the session), whether to draw.
+	progress.SetDefault(progress.NewBar(os.Stderr))
 	s, err := repl.New(repl.Options{
 		Stdout:  opts.Stdout,
 		Stderr:  opts.Stderr,
@@ -160,7 +172,6 @@ func (f *Front) Run() error {
 		interactive = *f.opts.Interactive
 	}
 	if interactive {
-		progress.SetDefault(progress.NewBar(os.Stderr))
 		return f.runInteractive()
 	}
 	return f.runPlain()
