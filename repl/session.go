@@ -221,19 +221,37 @@ func (s *Session) start() error {
 	for _, p := range paths {
 		fmt.Fprintf(&b, "\t%q\n", p)
 	}
-	fmt.Fprintf(&b, "\t__dnasrt %q\n)\n", runtimePath)
+	b.WriteString(")\n")
+	imported := paths
+	if _, err := in.Eval(b.String()); err != nil {
+		// One package cannot be imported (two packages with the same name,
+		// say): import the others one by one and say which failed.
+		imported = nil
+		for _, p := range paths {
+			if _, err := in.Eval(fmt.Sprintf("import %q", p)); err != nil {
+				fmt.Fprintf(s.opts.Stderr, "repl: package %s is not pre-imported: %v\n", p, err)
+				continue
+			}
+			imported = append(imported, p)
+		}
+	}
+	for _, p := range imported {
+		s.imports[p] = packageName(p)
+	}
 	for _, src := range []string{
-		b.String(),
-		"var ctx context.Context = __dnasrt.Ctx",
-		"func Display(items ...any) error { return display.Display(items...) }",
+		fmt.Sprintf("import __dnasrt %q", runtimePath),
+		`import __dnascontext "context"`,
+		"var ctx __dnascontext.Context = __dnasrt.Ctx",
 		"func __dnasGoRecover() { if r := recover(); r != nil { __dnasrt.GoPanic(r) } }",
 	} {
 		if _, err := in.Eval(src); err != nil {
 			return fmt.Errorf("repl: preparing the session: %v\n%s", err, src)
 		}
 	}
-	for _, p := range paths {
-		s.imports[p] = packageName(p)
+	if _, ok := s.imports["dnas/display"]; ok {
+		if _, err := in.Eval("func Display(items ...any) error { return display.Display(items...) }"); err != nil {
+			return fmt.Errorf("repl: preparing the session: %v", err)
+		}
 	}
 	return nil
 }
