@@ -1,0 +1,115 @@
+package display
+
+import (
+	"encoding/json"
+	"errors"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type pngChart struct{ fail bool }
+
+func (c *pngChart) PNG() ([]byte, error) {
+	if c.fail {
+		return nil, errors.New("no data to draw")
+	}
+	return []byte("\x89PNG"), nil
+}
+
+type page struct{}
+
+func (page) HTML() string     { return "<p>hi</p>" }
+func (page) Markdown() string { return "hi" }
+
+func TestConstructors(t *testing.T) {
+	for _, c := range []struct {
+		d    Data
+		mime string
+		want any
+	}{
+		{HTML("<b>x</b>"), MIMETypeHTML, "<b>x</b>"},
+		{Markdown("# t"), MIMETypeMarkdown, "# t"},
+		{Latex(`$x$`), MIMETypeLatex, `$x$`},
+		{Math(`x^2`), MIMETypeLatex, `$$x^2$$`},
+		{SVG("<svg/>"), MIMETypeSVG, "<svg/>"},
+		{JavaScript("1"), MIMETypeJavaScript, "1"},
+	} {
+		if got := c.d.Data[c.mime]; got != c.want {
+			t.Errorf("%s: %v, want %v", c.mime, got, c.want)
+		}
+	}
+	if got := string(PNG([]byte("p")).Data[MIMETypePNG].([]byte)); got != "p" {
+		t.Errorf("PNG: %q", got)
+	}
+	d := MIME(MIMEMap{"text/plain": "x"}, MIMEMap{"text/plain": map[string]any{"a": 1}})
+	if d.String() != "x" || d.Metadata == nil {
+		t.Errorf("MIME: %+v", d)
+	}
+}
+
+func TestRender(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 3, 2))
+	d, ok, err := Render(img)
+	if !ok || err != nil || !strings.HasPrefix(string(d.Data[MIMETypePNG].([]byte)), "\x89PNG") {
+		t.Errorf("image: %v %v", ok, err)
+	}
+	if d, ok, _ := Render(&pngChart{}); !ok || d.Data[MIMETypePNG] == nil {
+		t.Errorf("PNGer not rendered")
+	}
+	if _, ok, err := Render(&pngChart{fail: true}); ok || err == nil {
+		t.Errorf("a failing PNGer: ok %v err %v; want the error", ok, err)
+	}
+	if d, ok, _ := Render(page{}); !ok || d.Data[MIMETypeHTML] != "<p>hi</p>" || d.Data[MIMETypeMarkdown] != "hi" {
+		t.Errorf("HTMLer: %+v", d)
+	}
+	for _, v := range []any{nil, 3, "text", (*pngChart)(nil)} {
+		if _, ok, _ := Render(v); ok {
+			t.Errorf("Render(%#v) claims a rich form", v)
+		}
+	}
+	if Auto(42).Data[MIMETypeText] != "42" {
+		t.Error("Auto of a plain value is not its text")
+	}
+}
+
+func TestSink(t *testing.T) {
+	var shown []Data
+	var updated []bool
+	SetSink(func(d Data, update bool) { shown = append(shown, d); updated = append(updated, update) })
+	defer SetSink(nil)
+	if err := Display(HTML("a"), &pngChart{}, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := Display(&pngChart{fail: true}); err == nil {
+		t.Error("Display of a failing chart reports no error")
+	}
+	if err := Update("", HTML("b")); err == nil {
+		t.Error("Update without an ID reports no error")
+	}
+	id := NewID()
+	if err := Update(id, Markdown("c")); err != nil {
+		t.Fatal(err)
+	}
+	if len(shown) != 4 || shown[2].Data[MIMETypeText] != "7" || shown[3].ID != id || !updated[3] || updated[0] {
+		t.Errorf("sink saw %+v %v", shown, updated)
+	}
+}
+
+func TestFileAndJSON(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.svg")
+	os.WriteFile(p, []byte("<svg/>"), 0o644)
+	d, err := File("", p)
+	if err != nil || d.Data[MIMETypeSVG] != "<svg/>" {
+		t.Errorf("File: %+v %v", d, err)
+	}
+	if _, err := File("", filepath.Join(t.TempDir(), "x.unknownext")); err == nil {
+		t.Error("File of a missing file reports no error")
+	}
+	b, err := json.Marshal(PNG([]byte{1, 2}).WithID("i"))
+	if err != nil || string(b) != `{"data":{"image/png":"AQI="},"metadata":{},"display_id":"i"}` {
+		t.Errorf("JSON: %s %v", b, err)
+	}
+}
