@@ -159,6 +159,12 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 	stop := context.AfterFunc(ctx, s.Interrupt)
 	var res Result
 	for i, u := range units {
+		s.cell.mu.Lock()
+		stopped := s.cell.interrupted
+		s.cell.mu.Unlock()
+		if stopped {
+			break // interrupted between two parts of the cell
+		}
 		var v reflect.Value
 		v, err = s.evalUnit(u)
 		if err != nil {

@@ -70,6 +70,8 @@ type Front struct {
 	nOut    int
 	inline  string // "kitty", "iterm" or ""
 
+	interactive bool // Ctrl-C interrupts inputs
+
 	mu     sync.Mutex
 	stdinF func(prompt string, password bool) (string, error)
 }
@@ -172,6 +174,7 @@ func (f *Front) Run() error {
 		interactive = *f.opts.Interactive
 	}
 	if interactive {
+		f.interactive = true
 		return f.runInteractive()
 	}
 	return f.runPlain()
@@ -305,12 +308,12 @@ func (f *Front) runInteractive() error {
 			continue
 		}
 		buf = buf[:0]
-		f.evalInterruptible(code)
+		f.eval(code)
 	}
 }
 
 // evalInterruptible evaluates code; Ctrl-C (SIGINT) interrupts it.
-func (f *Front) evalInterruptible(code string) {
+func (f *Front) evalInterruptible(code string) bool {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
 	stop := make(chan struct{})
@@ -324,14 +327,22 @@ func (f *Front) evalInterruptible(code string) {
 			}
 		}
 	}()
-	f.eval(code)
+	ok := f.evalNow(code)
 	close(stop)
 	signal.Stop(sig)
+	return ok
 }
 
 // eval evaluates one input and prints its value or error; it reports
-// whether it succeeded.
+// whether it succeeded. In the interactive REPL, Ctrl-C interrupts it.
 func (f *Front) eval(code string) bool {
+	if f.interactive {
+		return f.evalInterruptible(code)
+	}
+	return f.evalNow(code)
+}
+
+func (f *Front) evalNow(code string) bool {
 	res, err := f.session.Eval(context.Background(), code)
 	if err != nil {
 		f.printError(err)
