@@ -17,7 +17,10 @@ package nn
 //	          dcol = Wᵀ·dy_n,  dx_n = col2im(dcol)  (each patch entry added back
 //	          to the input pixel it was copied from)
 //
-// A 1x1 convolution with stride 1 and no padding needs no im2col: col_n is x_n.
+// A 1x1 convolution with stride 1 and no padding needs no im2col in forward:
+// col_n is x_n. A same-size convolution (stride 1, padding (K-1)/2: every
+// searchable conv) runs its backward on the column matrix of dy instead (see
+// backwardChunkFlipped), which needs no im2col of x and no col2im.
 //
 // Parallelism and memory. The batch is cut into chunks of a few samples
 // (enough to give each product at least convChunkCols columns: one sample at
@@ -277,11 +280,31 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 			if ci >= c.chunks {
 				break
 			}
-			c.backwardChunk(ci, sc, dw, db)
+			if c.sameSize() {
+				c.backwardChunkFlipped(ci, sc, dw, db)
+			} else {
+				c.backwardChunk(ci, sc, dw, db)
+			}
 		}
 		c.mu.Lock()
-		for i, v := range dw {
-			c.W.Grad[i] += v
+		if c.sameSize() {
+			// dw holds the gradient of wflip: flip it back.
+			k, kk, fk := c.K, c.K*c.K, c.Cout*c.K*c.K
+			for co := range c.Cout {
+				for ci := range c.Cin {
+					g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+					src := dw[ci*fk+co*kk : ci*fk+(co+1)*kk]
+					for u := range k {
+						for v := range k {
+							g[u*k+v] += src[(k-1-u)*k+(k-1-v)]
+						}
+					}
+				}
+			}
+		} else {
+			for i, v := range dw {
+				c.W.Grad[i] += v
+			}
 		}
 		for i, v := range db {
 			c.B.Grad[i] += v
@@ -290,8 +313,57 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 	}
 }
 
+// backwardChunkFlipped is the backward of chunk ci for a same-size
+// convolution (stride 1, 2·Pad = K-1). Its input gradient is the same-size
+// convolution of dy with the flipped, transposed kernel wflip:
+//
+//	coldy = im2col(dy)  [Cout·K·K, cols]
+//	dx    = wflip · coldy                 (straight into dx, no col2im)
+//	dwflip += x · coldyᵀ                  (the gradient of wflip, flipped back
+//	                                       into W.Grad by backwardWorker)
+//
+// so the one column matrix of dy serves both products and the input needs
+// no im2col at all.
+func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32) {
+	n0 := ci * c.spc
+	ns := min(c.spc, c.n-n0)
+	ohw, fk := c.oh*c.ow, c.Cout*c.K*c.K
+	cols := ns * ohw
+	col := sc.col(fk * cols)
+	for s := range ns {
+		dyn := c.dy.Sample(n0 + s)
+		for o := range c.Cout {
+			db[o] += convSum(dyn[o*ohw : (o+1)*ohw])
+		}
+		c.im2col(dyn, c.Cout, col, cols, s*ohw)
+	}
+	if ns == 1 {
+		blas.Sgemm(false, true, c.Cin, fk, ohw, 1, c.x.Sample(n0), ohw, col, ohw, 1, dwf, fk)
+		blas.Sgemm(false, false, c.Cin, ohw, fk, 1, c.wflip, fk, col, ohw, 0, c.dxOut.Sample(n0), ohw)
+		return
+	}
+	// x of the chunk's samples side by side [Cin, cols], then dx into the
+	// same staging buffer once x has been used.
+	xc := sc.stage(c.Cin * cols)
+	for s := range ns {
+		xn := c.x.Sample(n0 + s)
+		for ch := range c.Cin {
+			copy(xc[ch*cols+s*ohw:ch*cols+(s+1)*ohw], xn[ch*ohw:(ch+1)*ohw])
+		}
+	}
+	blas.Sgemm(false, true, c.Cin, fk, cols, 1, xc, cols, col, cols, 1, dwf, fk)
+	blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, xc, cols)
+	for s := range ns {
+		dxn := c.dxOut.Sample(n0 + s)
+		for ch := range c.Cin {
+			copy(dxn[ch*ohw:(ch+1)*ohw], xc[ch*cols+s*ohw:ch*cols+(s+1)*ohw])
+		}
+	}
+}
+
 // backwardChunk adds the weight gradients of chunk ci into dw, db and writes
-// the chunk's input gradients.
+// the chunk's input gradients: the general case (strided convs), through
+// im2col of x and col2im of Wᵀ·dy.
 func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	n0 := ci * c.spc
 	ns := min(c.spc, c.n-n0)
@@ -313,39 +385,11 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	for o := range c.Cout {
 		db[o] += convSum(dyc[o*cols : (o+1)*cols])
 	}
-	if c.direct() && ns == 1 {
-		xn := c.x.Sample(n0)
-		blas.Sgemm(false, true, c.Cout, kdim, ohw, 1, dyc, ohw, xn, ohw, 1, dw, kdim)
-		blas.Sgemm(true, false, kdim, ohw, c.Cout, 1, c.W.Data, kdim, dyc, ohw, 0, c.dxOut.Sample(n0), ohw)
-		return
-	}
-	col := sc.col(max(kdim, c.Cout*c.K*c.K) * cols)
+	col := sc.col(kdim * cols)
 	for s := range ns {
 		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw)
 	}
 	blas.Sgemm(false, true, c.Cout, kdim, cols, 1, dyc, cols, col, cols, 1, dw, kdim)
-	if c.sameSize() {
-		// dx is the same-size convolution of dy with the flipped,
-		// transposed kernel: im2col of dy and one product straight into dx,
-		// instead of a 9x larger dcol scattered back by col2im.
-		for s := range ns {
-			c.im2col(c.dy.Sample(n0+s), c.Cout, col, cols, s*ohw)
-		}
-		fk := c.Cout * c.K * c.K
-		if ns == 1 {
-			blas.Sgemm(false, false, c.Cin, ohw, fk, 1, c.wflip, fk, col, ohw, 0, c.dxOut.Sample(n0), ohw)
-			return
-		}
-		out := sc.stage(c.Cin * cols) // dyc is no longer needed
-		blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, out, cols)
-		for s := range ns {
-			dxn := c.dxOut.Sample(n0 + s)
-			for ci := range c.Cin {
-				copy(dxn[ci*ohw:(ci+1)*ohw], out[ci*cols+s*ohw:ci*cols+(s+1)*ohw])
-			}
-		}
-		return
-	}
 	// dcol = Wᵀ·dyc, into the same buffer (col is no longer needed).
 	blas.Sgemm(true, false, kdim, cols, c.Cout, 1, c.W.Data, kdim, dyc, cols, 0, col, cols)
 	for s := range ns {
@@ -485,8 +529,7 @@ func (c *Conv2d) patchRows(img, dst []float32, u, v int) {
 
 // col2im adds the columns off .. off+OH·OW of dcol (a [Cin·K·K, ld] matrix,
 // laid out as in im2col) back onto the input pixels they were copied from,
-// into dxn [Cin, H, W]. It may overwrite dcol's entries that fall off the
-// image.
+// into dxn [Cin, H, W]: the backward of im2col, used by strided convs.
 func (c *Conv2d) col2im(dcol []float32, ld, off int, dxn []float32) {
 	k, s, p, h, w, ow, ohw := c.K, c.Stride, c.Pad, c.h, c.w, c.ow, c.oh*c.ow
 	for ci := range c.Cin {
@@ -497,22 +540,6 @@ func (c *Conv2d) col2im(dcol []float32, ld, off int, dxn []float32) {
 				r := (ci*k+u)*k + v
 				src := dcol[r*ld+off : r*ld+off+ohw]
 				jlo, jhi := c.validCols(v)
-				if c.sameSize() {
-					// Zero the wrapped-around border entries, then add the
-					// valid rows as one shifted run.
-					if jlo != 0 || jhi != w {
-						zeroBorderCols(src, w, ilo, ihi, jlo, jhi)
-					}
-					shift := (u-p)*w + (v - p)
-					qlo, qhi := max(ilo*w, -shift), min(ihi*w, len(img)-shift)
-					if qhi > qlo {
-						d := img[qlo+shift : qhi+shift]
-						for q, g := range src[qlo:qhi] {
-							d[q] += g
-						}
-					}
-					continue
-				}
 				for i := ilo; i < ihi; i++ {
 					row := src[i*ow : (i+1)*ow]
 					dst := img[(i*s-p+u)*w : (i*s-p+u+1)*w]
