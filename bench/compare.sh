@@ -3,7 +3,9 @@
 # run, and prints both and the ratios Go/PyTorch (below 1 means Go is faster
 # or smaller). Other work on the machine slows both alike, so compare the
 # ratios, and repeat when the machine is quiet: every round runs Go then
-# PyTorch, and the best time of each over the rounds is kept.
+# PyTorch, and the best time of each over the rounds is kept. The CPU times
+# (all threads) are printed too: on a busy machine they show the cost of a
+# step better than the wall clock (PyTorch's include OpenMP's spin-waiting).
 #
 # usage: bench/compare.sh [--batch 64] [--steps 10] [--rounds 2] [--gonum]
 #   --gonum  also time dnas on its pure-Go BLAS fallback (DNAS_BLAS=gonum)
@@ -58,6 +60,7 @@ def best(name):
     runs = [json.loads(l) for l in open(path) if l.strip()]
     b = dict(min(runs, key=lambda r: r["train_step_ms"]))
     b["forward_ms"] = min(r["forward_ms"] for r in runs)
+    b["forward_cpu_ms"] = min(r["forward_cpu_ms"] for r in runs)
     b["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
     b["rounds"] = len(runs)
     return b
@@ -66,7 +69,8 @@ print("dnas:    %s, %d workers" % (go["blas"], go["workers"]))
 print("pytorch: %s, %d threads" % (pt["version"], pt["threads"]))
 print("params %.3fM / %.3fM, MACs/sample %.1fM / %.1fM (dnas / pytorch)" % (
     go["params"] / 1e6, pt["params"] / 1e6, go["macs_per_sample"] / 1e6, pt["macs_per_sample"] / 1e6))
-rows = [("train step ms", "train_step_ms"), ("forward ms", "forward_ms"), ("peak RSS MB", "peak_rss_mb")]
+rows = [("train step ms", "train_step_ms"), ("forward ms", "forward_ms"), ("peak RSS MB", "peak_rss_mb"),
+        ("train CPU ms", "train_cpu_ms"), ("forward CPU ms", "forward_cpu_ms")]
 print("%-15s %10s %10s %12s" % ("batch %d" % go["batch"], "dnas", "pytorch", "dnas/pytorch"))
 for label, key in rows:
     print("%-15s %10.1f %10.1f %12.2f" % (label, go[key], pt[key], go[key] / pt[key]))
