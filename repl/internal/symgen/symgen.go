@@ -271,3 +271,61 @@ func declString(fset *token.FileSet, decl ast.Node) string {
 	}
 	return s
 }
+
+// ExportedNames returns the names a table of p must hold, read from the
+// package's source without type-checking (fast): exported package-level
+// functions, variables, constants and types, without generic functions and
+// types and without constraint-only interfaces, as the extractor does.
+func ExportedNames(p Package) (map[string]bool, error) {
+	names := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, file := range p.GoFiles {
+		f, err := parser.ParseFile(fset, filepath.Join(p.Dir, file), nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil && d.Name.IsExported() && d.Type.TypeParams == nil {
+					names[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, sp := range d.Specs {
+					switch sp := sp.(type) {
+					case *ast.ValueSpec:
+						for _, n := range sp.Names {
+							if n.IsExported() {
+								names[n.Name] = true
+							}
+						}
+					case *ast.TypeSpec:
+						if !sp.Name.IsExported() || sp.TypeParams != nil || constraintOnly(sp.Type) {
+							continue
+						}
+						names[sp.Name.Name] = true
+					}
+				}
+			}
+		}
+	}
+	return names, nil
+}
+
+// constraintOnly reports an interface made only of embedded types or type
+// sets (usable only as a generic constraint).
+func constraintOnly(e ast.Expr) bool {
+	it, ok := e.(*ast.InterfaceType)
+	if !ok || it.Methods == nil || len(it.Methods.List) == 0 {
+		return false
+	}
+	for _, f := range it.Methods.List {
+		if len(f.Names) > 0 {
+			return false // a method
+		}
+	}
+	return true
+}
+
+// Docs returns the generated doc table file for pkgs (fast: parsing only).
+func Docs(pkg string, pkgs []Package) ([]byte, error) { return docsFile(pkg, pkgs) }
