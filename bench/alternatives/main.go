@@ -14,6 +14,10 @@ import (
 	"os"
 	"time"
 
+	"dnas/dnas/blas"
+	"dnas/dnas/nn"
+	dtensor "dnas/dnas/tensor"
+
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -83,7 +87,7 @@ func gomlx(reps int) (d time.Duration, err error) {
 		return 0, err
 	}
 	exec, err := graph.NewExec(be, func(x, w *graph.Node) (*graph.Node, *graph.Node) {
-		y := graph.Convolve(x, w).ChannelsAxis(0).PadSame().Done()
+		y := graph.Convolve(x, w).ChannelsAxis(0).StridePerAxis(1, 1).PadSame().Done()
 		s := graph.ReduceAllSum(y)
 		gr := graph.Gradient(s, x, w)
 		return gr[0], gr[1]
@@ -105,6 +109,24 @@ func gomlx(reps int) (d time.Duration, err error) {
 	return time.Since(t0) / time.Duration(reps), nil
 }
 
+// dnasConv: the project's own Conv2d on the same shapes, for the ratio.
+func dnasConv(reps int) (time.Duration, error) {
+	c, err := nn.NewConv2d("conv", cin, cout, k, 1, 1, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		return 0, err
+	}
+	x := dtensor.FromData(randn(batch*cin*hw*hw), batch, cin, hw, hw)
+	dy := dtensor.New(batch, cout, hw, hw)
+	dy.Fill(1)
+	run := func() { c.Forward(x); c.Backward(dy) }
+	run()
+	t0 := time.Now()
+	for range reps {
+		run()
+	}
+	return time.Since(t0) / time.Duration(reps), nil
+}
+
 func main() {
 	reps := flag.Int("reps", 3, "timed repetitions")
 	flag.Parse()
@@ -117,7 +139,9 @@ func main() {
 		fmt.Printf("%-28s %8.1f ms  %6.1f GFLOP/s (conv 3x3 fwd+bwd, batch %d, %d->%d ch, %dx%d)\n",
 			name, float64(d.Microseconds())/1e3, flops/d.Seconds()/1e9, batch, cin, cout, hw, hw)
 	}
-	d, err := gorgonia(*reps)
+	d, err := dnasConv(*reps)
+	report("dnas ("+blas.Name()+")", d, err)
+	d, err = gorgonia(*reps)
 	report("gorgonia v0.9.18", d, err)
 	d, err = gomlx(*reps)
 	report("gomlx v0.26 (simplego)", d, err)
