@@ -56,10 +56,9 @@ func (c *cellState) end() (goPanics []any, interrupted bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.running = false
-	if c.interrupted {
-		// Keep ctx cancelled until the next cell: goroutines of this cell
-		// see it too.
-	} else {
+	// After an interrupt ctx stays cancelled until the next cell, so that
+	// goroutines the cell started see it too.
+	if !c.interrupted {
 		c.done = make(chan struct{})
 	}
 	return c.goPanics, c.interrupted

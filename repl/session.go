@@ -25,7 +25,6 @@ package repl
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -427,6 +426,3 @@ func bundleText(d display.Data) string {
 	}
 	return d.String()
 }
-
-// errInterrupted is returned by the session context's Err after Interrupt.
-var errInterrupted = errors.New("interrupted")
