@@ -13,9 +13,12 @@ package nn
 // layer's rng per Forward: the result does not depend on how many workers
 // share the work, and a run is reproducible from the rng's seed. One 64-bit
 // hash serves two elements (32 bits each), compared without branches.
+// Backward recomputes the mask from the seed instead of storing it: hashing
+// costs less than writing and reading back a tensor of the input's size.
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"dnas/dnas/tensor"
@@ -32,7 +35,6 @@ type Dropout struct {
 	keep     uint32 // an element survives when its 32-bit hash >= keep
 	x, dy    *tensor.Tensor
 	y, dx    *tensor.Tensor
-	mask     []float32
 	masked   bool // the last Forward applied a mask
 	fwd, bwd func(lo, hi int)
 }
@@ -69,45 +71,47 @@ func (d *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	d.seed = d.rng.Uint64()
 	d.keep = uint32(min(float64(d.P)*(1<<32), (1<<32)-1))
 	d.y = tensor.Ensure(d.y, x.Shape...)
-	d.mask = resize(d.mask, len(x.Data))
 	tensor.ParallelFor(len(x.Data), 8, d.fwd)
 	return d.y
 }
 
-func (d *Dropout) forwardRange(lo, hi int) {
+func (d *Dropout) forwardRange(lo, hi int) { d.apply(d.x.Data, d.y.Data, lo, hi) }
+
+// apply writes dst[i] = src[i]·m_i for i in [lo, hi), m_i the mask of the
+// current seed. Element i uses half of the hash of (seed, i/2): the high 32
+// bits for even i, the low ones for odd i, so a range boundary never changes
+// an element's mask.
+func (d *Dropout) apply(src, dst []float32, lo, hi int) {
 	scale := float32(0)
 	if d.P < 1 {
 		scale = 1 / (1 - d.P)
 	}
-	keep := uint64(d.keep)
-	// Element i uses half of the hash of (seed, i/2): the high 32 bits for
-	// even i, the low ones for odd i. Start on an even index so a range
-	// boundary never splits a pair differently from a single-worker run.
-	x, y, m := d.x.Data, d.y.Data, d.mask
+	sb, keep := math.Float32bits(scale), uint64(d.keep)
 	i := lo
 	if i%2 == 1 {
 		h := splitmix64(d.seed + uint64(i/2))
-		m[i] = scale * float32(1-(uint64(uint32(h))-keep)>>63)
-		y[i] = x[i] * m[i]
+		dst[i] = src[i] * math.Float32frombits(sb&keepBits(uint32(h), keep))
 		i++
 	}
 	for ; i+2 <= hi; i += 2 {
 		h := splitmix64(d.seed + uint64(i/2))
-		// (u - keep) >> 63 is 1 exactly when u < keep: the element is dropped.
-		k0 := scale * float32(1-((h>>32)-keep)>>63)
-		k1 := scale * float32(1-(uint64(uint32(h))-keep)>>63)
-		m[i], m[i+1] = k0, k1
-		y[i], y[i+1] = x[i]*k0, x[i+1]*k1
+		dst[i] = src[i] * math.Float32frombits(sb&keepBits(uint32(h>>32), keep))
+		dst[i+1] = src[i+1] * math.Float32frombits(sb&keepBits(uint32(h), keep))
 	}
 	if i < hi {
 		h := splitmix64(d.seed + uint64(i/2))
-		m[i] = scale * float32(1-((h>>32)-keep)>>63)
-		y[i] = x[i] * m[i]
+		dst[i] = src[i] * math.Float32frombits(sb&keepBits(uint32(h>>32), keep))
 	}
 }
 
-// Backward multiplies dy by the mask of the last Forward (or returns dy
-// itself when that Forward was the identity).
+// keepBits is all ones when u >= keep (the element survives) and 0 when it is
+// dropped, computed without a branch: (u - keep) >> 63 is 1 exactly when u < keep.
+func keepBits(u uint32, keep uint64) uint32 {
+	return uint32((uint64(u)-keep)>>63) - 1
+}
+
+// Backward multiplies dy by the mask of the last Forward, recomputed from
+// its seed (or returns dy itself when that Forward was the identity).
 func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	if d.x == nil {
 		panic("nn: Dropout.Backward " + d.Name + " called before Forward")
@@ -125,13 +129,7 @@ func (d *Dropout) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return d.dx
 }
 
-func (d *Dropout) backwardRange(lo, hi int) {
-	dy, dx, m := d.dy.Data[lo:hi], d.dx.Data[lo:hi], d.mask[lo:hi]
-	dx, m = dx[:len(dy)], m[:len(dy)]
-	for i, v := range dy {
-		dx[i] = v * m[i]
-	}
-}
+func (d *Dropout) backwardRange(lo, hi int) { d.apply(d.dy.Data, d.dx.Data, lo, hi) }
 
 // splitmix64 is the finaliser of the SplitMix64 generator: a cheap bijective
 // hash whose output bits are well mixed even for consecutive inputs.
