@@ -413,7 +413,8 @@ func (s *Session) runError(err error, line int) error {
 	if ex, ok := p.Value.(exitSignal); ok {
 		return &EvalError{Kind: "exit", Msg: fmt.Sprintf("%s called (exit status %d); the session goes on", ex.by, ex.code), Value: ex.code, Trace: trace}
 	}
-	trace = append(trace, compiledFrames(p.Stack)...)
+	// Compiled frames are where the panic started: they come first.
+	trace = append(compiledFrames(p.Stack), trace...)
 	return &EvalError{Kind: "panic", Msg: fmt.Sprint(p.Value), Value: p.Value, Trace: trace}
 }
 
@@ -434,7 +435,7 @@ func compiledFrames(stack []byte) []string {
 		switch {
 		case strings.HasPrefix(fn, "runtime."), strings.HasPrefix(fn, "runtime/debug."), strings.HasPrefix(fn, "panic("),
 			strings.HasPrefix(fn, "reflect."), strings.HasPrefix(fn, "github.com/traefik/yaegi"),
-			strings.HasPrefix(fn, "dnas/repl"), strings.HasPrefix(fn, "created by"):
+			strings.HasPrefix(fn, "dnas/repl.(*"), strings.HasPrefix(fn, "created by"):
 			continue
 		}
 		if k := strings.LastIndexByte(fn, '('); k > 0 {

@@ -106,8 +106,9 @@ type EvalError struct {
 	Kind string
 	// Msg describes the problem: the compiler message, the panic value, ...
 	Msg string
-	// Trace lists where it happened, innermost first: interpreted frames as
-	// "line N: function", then compiled frames as "function (file:line)".
+	// Trace lists where it happened, innermost first: compiled frames as
+	// "function (file:line)", then interpreted frames as "line N: function"
+	// (N counts lines of the cell that declared the function).
 	Trace []string
 	// Value is the recovered panic value (Kind "panic"), or the exit code
 	// (Kind "exit").

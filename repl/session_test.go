@@ -270,6 +270,9 @@ func TestPanics(t *testing.T) {
 	if e.Msg != "helper: deep" {
 		t.Errorf("compiled panic value %q", e.Msg)
 	}
+	if len(e.Trace) < 2 || !strings.Contains(e.Trace[0], "repl.explode") || e.Trace[len(e.Trace)-1] != "line 1: cell" {
+		t.Errorf("compiled panic trace %q: want the compiled function first, the cell last", e.Trace)
+	}
 	// Goroutines started by interpreted code, literal and named.
 	e = f.evalErr(t, "done := make(chan bool)\ngo func() { defer close(done); panic(\"in goroutine\") }()\n<-done\ntime.Sleep(20 * time.Millisecond)", "panic")
 	if !strings.Contains(e.Msg, "in goroutine") {
