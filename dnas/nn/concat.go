@@ -41,7 +41,9 @@ func (c *Concat) Forward(a, b *tensor.Tensor) *tensor.Tensor {
 	shape := append(buf[:0], a.Shape...)
 	shape[1] = a.Shape[1] + b.Shape[1]
 	c.y = ensureDims(c.y, shape...)
-	tensor.ParallelFor(a.Shape[0], len(c.y.Data)/a.Shape[0], c.fwd)
+	if a.Shape[0] > 0 {
+		tensor.ParallelFor(a.Shape[0], len(c.y.Data)/a.Shape[0], c.fwd)
+	}
 	return c.y
 }
 
@@ -65,7 +67,9 @@ func (c *Concat) Backward(dy *tensor.Tensor) (da, db *tensor.Tensor) {
 	c.dy = dy
 	c.da = tensor.Ensure(c.da, c.a.Shape...)
 	c.db = tensor.Ensure(c.db, c.b.Shape...)
-	tensor.ParallelFor(dy.Shape[0], len(dy.Data)/dy.Shape[0], c.bwd)
+	if dy.Shape[0] > 0 {
+		tensor.ParallelFor(dy.Shape[0], len(dy.Data)/dy.Shape[0], c.bwd)
+	}
 	c.dy = nil
 	return c.da, c.db
 }
