@@ -622,10 +622,15 @@ func convGrow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
-// convFill sets every element of s to v.
+// convFill sets every element of s to v, by doubling copies (memmove is
+// vectorised; a plain store loop is not).
 func convFill(s []float32, v float32) {
-	for i := range s {
-		s[i] = v
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for n := 1; n < len(s); n *= 2 {
+		copy(s[n:], s[:n])
 	}
 }
 
