@@ -105,8 +105,7 @@ func (c *capture) end() {
 	unix.Dup2(c.saved[2], 2)
 	c.active = false
 	c.mu.Unlock()
-	c.flush(1)
-	c.flush(2)
+	c.flush()
 	fdOwner.Unlock()
 }
 
@@ -129,23 +128,35 @@ func (c *capture) sync() {
 	active := c.active
 	c.mu.Unlock()
 	if active {
-		c.flush(1)
-		c.flush(2)
+		c.flush()
 	}
 }
 
-func (c *capture) flush(fd int) {
-	ch := make(chan struct{})
-	c.waitMu[fd].Lock()
-	c.waiters[fd] = append(c.waiters[fd], ch)
-	_, err := c.pw[fd].Write(syncMarker)
-	c.waitMu[fd].Unlock()
-	if err != nil {
-		return
+// flush sends a marker down both pipes and waits until both forwarders
+// have reached it.
+func (c *capture) flush() {
+	var chs [3]chan struct{}
+	for fd := 1; fd <= 2; fd++ {
+		ch := make(chan struct{})
+		c.waitMu[fd].Lock()
+		c.waiters[fd] = append(c.waiters[fd], ch)
+		_, err := c.pw[fd].Write(syncMarker)
+		c.waitMu[fd].Unlock()
+		if err == nil {
+			chs[fd] = ch
+		}
 	}
-	select {
-	case <-ch:
-	case <-time.After(2 * time.Second):
+	timeout := time.NewTimer(2 * time.Second)
+	defer timeout.Stop()
+	for fd := 1; fd <= 2; fd++ {
+		if chs[fd] == nil {
+			continue
+		}
+		select {
+		case <-chs[fd]:
+		case <-timeout.C:
+			return
+		}
 	}
 }
 
