@@ -133,8 +133,8 @@ const (
 )
 
 // splitCell turns a cell into units. Each unit records the cell line it
-// starts on, so that the interpreter's error positions can be shifted back
-// to the cell's lines.
+// starts on; the session compiles it after as many newlines, so that the
+// interpreter's line numbers are the cell's.
 func splitCell(src string) ([]unit, error) {
 	items, err := splitItems(src)
 	if err != nil {
@@ -184,14 +184,14 @@ func splitCell(src string) ([]unit, error) {
 					u.original, u.src, u.rewrote = u.src, r, true
 				}
 			}
-			units = appendUnit(units, u, src)
+			units = appendUnit(units, u)
 		default:
 			u := unit{kind: unitStmt, src: it.src, line: it.line}
 			if !it.needsParse && !it.tok.IsKeyword() {
 				// A simple statement: nothing to rewrite, and the
 				// scanner knows whether it is an expression.
 				u.isExpr = !it.notExpr && !it.printCall
-				units = appendUnit(units, u, src)
+				units = appendUnit(units, u)
 				continue
 			}
 			fset := token.NewFileSet()
@@ -207,7 +207,7 @@ func splitCell(src string) ([]unit, error) {
 					u.original, u.src, u.rewrote = u.src, r, true
 				}
 			}
-			units = appendUnit(units, u, src)
+			units = appendUnit(units, u)
 		}
 	}
 	return units, nil
@@ -215,7 +215,7 @@ func splitCell(src string) ([]unit, error) {
 
 // appendUnit merges u into the previous unit when both are declarations or
 // both statements, keeping the cell's line layout between them.
-func appendUnit(units []unit, u unit, cell string) []unit {
+func appendUnit(units []unit, u unit) []unit {
 	if n := len(units); n > 0 && units[n-1].kind == u.kind {
 		prev := &units[n-1]
 		gap := u.line - (prev.line + strings.Count(prev.src, "\n"))
