@@ -440,14 +440,9 @@ func rewriteAllRanges(src string, stmt bool) (string, bool) {
 	if !found {
 		return src, false
 	}
-	return rewriteRangesAsInt(f, src, len(prefix))
-}
-
-// rewriteRangesAsInt is rewrite, with the ranges marked by rewriteAllRanges.
-func rewriteRangesAsInt(f *ast.File, src string, prefix int) (string, bool) {
-	// The marked CallExpr spans exactly the original expression, so the
-	// source text of r.X is the original; isIntExpr accepts int(...).
-	return rewrite(f, src, prefix)
+	// The int(...) marks span exactly the original expressions, so rewrite
+	// (which accepts int(...) as an integer) copies the user's text.
+	return rewrite(f, src, len(prefix))
 }
 
 // isPrintCall reports whether e calls one of fmt's print functions, whose
