@@ -51,6 +51,10 @@ import (
 // chunk aims for: below a few hundred columns OpenBLAS's kernels lose speed.
 var convChunkCols = 512
 
+// convColBudget bounds the column matrix of a one-sample chunk (in float32
+// values, 1 MiB): past it the sample is cut into bands of output rows.
+var convColBudget = 1 << 18
+
 // Conv2d holds the weights of a convolution and what its backward needs.
 type Conv2d struct {
 	Name                 string
@@ -62,6 +66,7 @@ type Conv2d struct {
 	y, dx, dxOut         *tensor.Tensor // dxOut: where the running backward writes dx
 	n, h, w, oh, ow      int            // geometry of the last Forward
 	spc, chunks          int            // samples per chunk, number of chunks
+	rowsPer, parts       int            // one-sample chunks: output rows per chunk, chunks per sample
 	next                 atomic.Int64
 	slots                []*convScratch
 	wflip                []float32  // flipWeights' kernel for the backward of a same-size conv
@@ -127,17 +132,36 @@ func (c *Conv2d) MACs(in []int) int64 {
 func (c *Conv2d) direct() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 }
 
 // plan fixes the chunking of a batch of n samples and borrows one scratch per
-// worker.
-func (c *Conv2d) plan(n int) {
+// worker. Small images are grouped several samples to a chunk; a large one
+// (one sample per chunk) may be cut into bands of output rows, so that its
+// column matrix stays within convColBudget values and in the core's cache
+// while BLAS reads it. splitRows allows the bands: backward of a strided
+// conv must not use them (the bands' input gradients would overlap).
+func (c *Conv2d) plan(n int, splitRows bool) {
 	ohw := c.oh * c.ow
 	c.spc = max(1, min(n, (convChunkCols+ohw-1)/ohw))
-	c.chunks = (n + c.spc - 1) / c.spc
+	c.rowsPer, c.parts = c.oh, 1
+	if c.spc == 1 && splitRows {
+		kmax := max(c.Cin, c.Cout) * c.K * c.K
+		c.rowsPer = max(1, min(c.oh, convColBudget/(kmax*c.ow)))
+		c.parts = (c.oh + c.rowsPer - 1) / c.rowsPer
+	}
+	c.chunks = (n + c.spc - 1) / c.spc * c.parts
 	workers := max(1, min(tensor.Workers, c.chunks))
 	c.slots = c.slots[:0]
 	for range workers {
 		c.slots = append(c.slots, getScratch())
 	}
 	c.next.Store(0)
+}
+
+// chunk returns the samples [n0, n0+ns) and output rows [i0, i1) of chunk ci.
+func (c *Conv2d) chunk(ci int) (n0, ns, i0, i1 int) {
+	g, part := ci/c.parts, ci%c.parts
+	n0 = g * c.spc
+	ns = min(c.spc, c.n-n0)
+	i0 = part * c.rowsPer
+	return n0, ns, i0, min(c.oh, i0+c.rowsPer)
 }
 
 // run executes worker over the borrowed scratches and returns them.
@@ -169,7 +193,7 @@ func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	c.x, c.add = x, add
 	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
 	if c.n > 0 {
-		c.plan(c.n)
+		c.plan(c.n, true)
 		c.run(c.fwdWorker)
 	}
 	c.add = nil
@@ -197,29 +221,31 @@ func (c *Conv2d) forwardWorker(lo, hi int) {
 	}
 }
 
-// forwardChunk computes the outputs of the samples of chunk ci.
+// forwardChunk computes the outputs of chunk ci: several whole samples, or
+// output rows [i0, i1) of one sample.
 func (c *Conv2d) forwardChunk(ci int, sc *convScratch) {
-	n0 := ci * c.spc
-	ns := min(c.spc, c.n-n0)
+	n0, ns, i0, i1 := c.chunk(ci)
 	ohw, kdim := c.oh*c.ow, c.Cin*c.K*c.K
-	cols := ns * ohw
 	if ns == 1 {
-		// Write straight into y_n: prefill the bias, then y_n += W·col_n.
+		// Write straight into rows i0..i1 of y_n (a [Cout, cols] block of
+		// row stride OH·OW): prefill the bias, then add W·col.
+		cols, at := (i1-i0)*c.ow, i0*c.ow
 		yn := c.y.Sample(n0)
 		for o := range c.Cout {
-			convFill(yn[o*ohw:(o+1)*ohw], c.bias(n0, o))
+			convFill(yn[o*ohw+at:o*ohw+at+cols], c.bias(n0, o))
 		}
-		col := c.x.Sample(n0)
+		col, ld := c.x.Sample(n0)[at:], ohw // 1x1: the input pixels are the columns
 		if !c.direct() {
-			col = sc.col(kdim * cols)
-			c.im2col(c.x.Sample(n0), c.Cin, col, cols, 0)
+			col, ld = sc.col(kdim*cols), cols
+			c.im2col(c.x.Sample(n0), c.Cin, col, cols, 0, i0, i1)
 		}
-		blas.Sgemm(false, false, c.Cout, ohw, kdim, 1, c.W.Data, kdim, col, ohw, 1, yn, ohw)
+		blas.Sgemm(false, false, c.Cout, cols, kdim, 1, c.W.Data, kdim, col, ld, 1, yn[at:], ohw)
 		return
 	}
+	cols := ns * ohw
 	col := sc.col(kdim * cols)
 	for s := range ns {
-		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw)
+		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw, 0, c.oh)
 	}
 	out := sc.stage(c.Cout * cols)
 	blas.Sgemm(false, false, c.Cout, cols, kdim, 1, c.W.Data, kdim, col, cols, 0, out, cols)
@@ -263,7 +289,7 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	if c.sameSize() {
 		c.flipWeights()
 	}
-	c.plan(c.n)
+	c.plan(c.n, c.sameSize())
 	c.run(c.bwdWorker)
 	c.dy, c.dxOut = nil, nil
 	return dx
@@ -325,9 +351,22 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 // so the one column matrix of dy serves both products and the input needs
 // no im2col at all.
 func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32) {
-	n0 := ci * c.spc
-	ns := min(c.spc, c.n-n0)
+	n0, ns, i0, i1 := c.chunk(ci)
 	ohw, fk := c.oh*c.ow, c.Cout*c.K*c.K
+	if ns == 1 {
+		// Rows i0..i1 of one sample: x, dy and dx are [C, cols] blocks of
+		// row stride OH·OW (same-size: input and output pixels coincide).
+		cols, at := (i1-i0)*c.ow, i0*c.ow
+		col := sc.col(fk * cols)
+		dyn := c.dy.Sample(n0)
+		for o := range c.Cout {
+			db[o] += convSum(dyn[o*ohw+at : o*ohw+at+cols])
+		}
+		c.im2col(dyn, c.Cout, col, cols, 0, i0, i1)
+		blas.Sgemm(false, true, c.Cin, fk, cols, 1, c.x.Sample(n0)[at:], ohw, col, cols, 1, dwf, fk)
+		blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, c.dxOut.Sample(n0)[at:], ohw)
+		return
+	}
 	cols := ns * ohw
 	col := sc.col(fk * cols)
 	for s := range ns {
@@ -335,12 +374,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		for o := range c.Cout {
 			db[o] += convSum(dyn[o*ohw : (o+1)*ohw])
 		}
-		c.im2col(dyn, c.Cout, col, cols, s*ohw)
-	}
-	if ns == 1 {
-		blas.Sgemm(false, true, c.Cin, fk, ohw, 1, c.x.Sample(n0), ohw, col, ohw, 1, dwf, fk)
-		blas.Sgemm(false, false, c.Cin, ohw, fk, 1, c.wflip, fk, col, ohw, 0, c.dxOut.Sample(n0), ohw)
-		return
+		c.im2col(dyn, c.Cout, col, cols, s*ohw, 0, c.oh)
 	}
 	// x of the chunk's samples side by side [Cin, cols], then dx into the
 	// same staging buffer once x has been used.
@@ -365,8 +399,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 // the chunk's input gradients: the general case (strided convs), through
 // im2col of x and col2im of Wᵀ·dy.
 func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
-	n0 := ci * c.spc
-	ns := min(c.spc, c.n-n0)
+	n0, ns, _, _ := c.chunk(ci) // whole samples: plan does not cut strided convs into bands
 	ohw, kdim := c.oh*c.ow, c.Cin*c.K*c.K
 	cols := ns * ohw
 	// dyc [Cout, cols]: dy of the chunk's samples side by side.
@@ -387,7 +420,7 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 	}
 	col := sc.col(kdim * cols)
 	for s := range ns {
-		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw)
+		c.im2col(c.x.Sample(n0+s), c.Cin, col, cols, s*ohw, 0, c.oh)
 	}
 	blas.Sgemm(false, true, c.Cout, kdim, cols, 1, dyc, cols, col, cols, 1, dw, kdim)
 	// dcol = Wᵀ·dyc, into the same buffer (col is no longer needed).
@@ -418,23 +451,24 @@ func (c *Conv2d) flipWeights() {
 	}
 }
 
-// im2col writes the patches of one sample xn [channels, H, W] into the
-// columns off .. off+OH·OW of col, a [channels·K·K, ld] matrix: row
-// (ci·K + u)·K + v, column off + i·OW + j holds
-// xn[ci, i·Stride-Pad+u, j·Stride-Pad+v] (0 off the image). channels is Cin
-// for the input; backward also takes the patches of dy (Cout channels).
-func (c *Conv2d) im2col(xn []float32, channels int, col []float32, ld, off int) {
-	k, h, w, ohw := c.K, c.h, c.w, c.oh*c.ow
+// im2col writes the patches of output rows [i0, i1) of one sample xn
+// [channels, H, W] into the columns off .. off+(i1-i0)·OW of col, a
+// [channels·K·K, ld] matrix: row (ci·K + u)·K + v, column off + (i-i0)·OW + j
+// holds xn[ci, i·Stride-Pad+u, j·Stride-Pad+v] (0 off the image). channels
+// is Cin for the input; backward also takes the patches of dy (Cout
+// channels).
+func (c *Conv2d) im2col(xn []float32, channels int, col []float32, ld, off, i0, i1 int) {
+	k, h, w, n := c.K, c.h, c.w, (i1-i0)*c.ow
 	for ci := range channels {
 		img := xn[ci*h*w : (ci+1)*h*w]
 		for u := range k {
 			for v := range k {
 				r := (ci*k+u)*k + v
-				dst := col[r*ld+off : r*ld+off+ohw]
+				dst := col[r*ld+off : r*ld+off+n]
 				if c.sameSize() {
-					c.shiftCopy(img, dst, u, v)
+					c.shiftCopy(img, dst, u, v, i0, i1)
 				} else {
-					c.patchRows(img, dst, u, v)
+					c.patchRows(img, dst, u, v, i0, i1)
 				}
 			}
 		}
@@ -464,27 +498,29 @@ func (c *Conv2d) validRows(u int) (ilo, ihi int) {
 	return ilo, ihi
 }
 
-// shiftCopy fills one row of the column matrix (kernel offset u, v) for a
-// same-size convolution with one long copy of the shifted image, then zeroes
-// the entries that fall off the image (the wrapped-around border columns
-// and the rows above or below it).
-func (c *Conv2d) shiftCopy(img, dst []float32, u, v int) {
+// shiftCopy fills one row of the column matrix (kernel offset u, v; output
+// rows [i0, i1)) for a same-size convolution with one long copy of the
+// shifted image, then zeroes the entries that fall off the image (the
+// wrapped-around border columns and the rows above or below it).
+func (c *Conv2d) shiftCopy(img, dst []float32, u, v, i0, i1 int) {
 	w, p := c.w, c.Pad
 	shift := (u-p)*w + (v - p)
 	ilo, ihi := c.validRows(u)
+	ilo, ihi = max(ilo, i0), min(ihi, i1)
+	base := i0 * w // dst[q-base] is output pixel q
 	qlo, qhi := max(ilo*w, -shift), min(ihi*w, len(img)-shift)
 	if qhi <= qlo {
 		clear(dst)
 		return
 	}
-	clear(dst[:qlo])
-	copy(dst[qlo:qhi], img[qlo+shift:qhi+shift])
-	clear(dst[qhi:])
+	clear(dst[:qlo-base])
+	copy(dst[qlo-base:qhi-base], img[qlo+shift:qhi+shift])
+	clear(dst[qhi-base:])
 	jlo, jhi := c.validCols(v)
 	if jlo == 0 && jhi == w {
 		return
 	}
-	zeroBorderCols(dst, w, ilo, ihi, jlo, jhi)
+	zeroBorderCols(dst, w, ilo-i0, ihi-i0, jlo, jhi)
 }
 
 // zeroBorderCols zeroes, in rows [ilo, ihi) of the w-wide matrix m, the
@@ -504,16 +540,19 @@ func zeroBorderCols(m []float32, w, ilo, ihi, jlo, jhi int) {
 	}
 }
 
-// patchRows fills one row of the column matrix (kernel offset u, v) output
-// row by output row: the general case (strides, other paddings).
-func (c *Conv2d) patchRows(img, dst []float32, u, v int) {
+// patchRows fills one row of the column matrix (kernel offset u, v; output
+// rows [i0, i1)) output row by output row: the general case (strides, other
+// paddings).
+func (c *Conv2d) patchRows(img, dst []float32, u, v, i0, i1 int) {
 	s, p, w, ow := c.Stride, c.Pad, c.w, c.ow
 	ilo, ihi := c.validRows(u)
 	jlo, jhi := c.validCols(v)
-	clear(dst[:ilo*ow])
-	clear(dst[ihi*ow:])
-	for i := ilo; i < ihi; i++ {
-		row := dst[i*ow : (i+1)*ow]
+	for i := i0; i < i1; i++ {
+		row := dst[(i-i0)*ow : (i-i0+1)*ow]
+		if i < ilo || i >= ihi {
+			clear(row)
+			continue
+		}
 		src := img[(i*s-p+u)*w : (i*s-p+u+1)*w]
 		clear(row[:jlo])
 		if s == 1 {

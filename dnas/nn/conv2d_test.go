@@ -65,8 +65,8 @@ func closeTo(t *testing.T, what string, got []float32, want []float64) {
 }
 
 func TestConv2dMatchesDefinition(t *testing.T) {
-	oldCols, oldWorkers := convChunkCols, tensor.Workers
-	defer func() { convChunkCols, tensor.Workers = oldCols, oldWorkers }()
+	oldCols, oldWorkers, oldBudget := convChunkCols, tensor.Workers, convColBudget
+	defer func() { convChunkCols, tensor.Workers, convColBudget = oldCols, oldWorkers, oldBudget }()
 	rng := testRNG()
 	cases := []struct{ n, cin, cout, k, stride, pad, h, w int }{
 		{2, 3, 4, 3, 1, 1, 6, 5},
@@ -79,10 +79,11 @@ func TestConv2dMatchesDefinition(t *testing.T) {
 		{1, 1, 1, 3, 1, 0, 3, 3},
 	}
 	for _, tc := range cases {
-		// One sample per product vs several side by side; 1 vs 3 workers.
-		for _, setting := range [][2]int{{1, 1}, {1, 3}, {1 << 20, 1}, {1 << 20, 3}} {
-			convChunkCols, tensor.Workers = setting[0], setting[1]
-			name := fmt.Sprintf("%+v/cols%d/workers%d", tc, setting[0], setting[1])
+		// One sample per product vs several side by side; 1 vs 3 workers;
+		// samples whole or cut into bands of one or two output rows.
+		for _, setting := range [][3]int{{1, 1, 1 << 20}, {1, 3, 1 << 20}, {1 << 20, 1, 1 << 20}, {1 << 20, 3, 1 << 20}, {1, 3, 1}, {1, 2, 2 * 5 * 25 * 7}} {
+			convChunkCols, tensor.Workers, convColBudget = setting[0], setting[1], setting[2]
+			name := fmt.Sprintf("%+v/cols%d/workers%d/budget%d", tc, setting[0], setting[1], setting[2])
 			c, err := NewConv2d("conv", tc.cin, tc.cout, tc.k, tc.stride, tc.pad, rng)
 			if err != nil {
 				t.Fatal(err)
