@@ -200,6 +200,12 @@ func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	return c.y
 }
 
+// ShareOutput makes c write its Forward output into out, a tensor it may
+// share with other convs that never need their outputs at the same time
+// (the kernel choices of one searchable conv: only the active one runs).
+// out is resized as needed and keeps its identity.
+func (c *Conv2d) ShareOutput(out *tensor.Tensor) { c.y = out }
+
 // bias is the bias of output channel o for sample n.
 func (c *Conv2d) bias(n, o int) float32 {
 	if c.add != nil {

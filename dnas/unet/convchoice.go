@@ -25,11 +25,13 @@ type ConvChoice struct {
 // kernel to start with.
 func newConvChoice(name string, cin, cout int, kernels []int, active int, rng *rand.Rand) (*ConvChoice, error) {
 	cc := &ConvChoice{Name: name, Kernels: slices.Clone(kernels)}
+	out := &tensor.Tensor{} // one output buffer for all choices: only the active one runs
 	for _, k := range kernels {
 		conv, err := nn.NewConv2d(fmt.Sprintf("%s.k%d", name, k), cin, cout, k, 1, k/2, rng)
 		if err != nil {
 			return nil, err
 		}
+		conv.ShareOutput(out)
 		cc.Convs = append(cc.Convs, conv)
 	}
 	if err := cc.SetKernel(active); err != nil {
