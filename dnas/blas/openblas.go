@@ -115,6 +115,9 @@ func openLib(path string) (*openBLAS, error) {
 	pickCoreType()
 	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
+		if msg := err.Error(); strings.Contains(msg, path) {
+			return nil, err // dlerror already names the file
+		}
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	ob := &openBLAS{path: path}
