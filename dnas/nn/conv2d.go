@@ -483,7 +483,7 @@ func (c *Conv2d) im2col(xn []float32, channels int, col []float32, ld, off, i0, 
 
 // sameSize reports whether the output has the input's size at stride 1
 // (2·Pad = K-1, the UNet's convs): then a row of the column matrix is the
-// image shifted by (u-Pad, v-Pad), which shiftCopy and shiftAdd exploit.
+// image shifted by (u-Pad, v-Pad), which shiftCopy exploits.
 func (c *Conv2d) sameSize() bool { return c.Stride == 1 && 2*c.Pad == c.K-1 }
 
 // validCols returns the output columns [jlo, jhi) whose input column
