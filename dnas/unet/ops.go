@@ -172,13 +172,29 @@ func (d *dropout) apply(t *tensor.Tensor) {
 }
 
 func (d *dropout) run(lo, hi int) {
-	x := d.data[lo:hi]
-	for i := range x {
-		if uint32(mix64(d.seed+uint64(lo+i)*0x9e3779b97f4a7c15)>>32) < d.keep {
-			x[i] = 0
-		} else {
-			x[i] *= d.scale
-		}
+	// Element i uses half of the 64-bit hash of pair i/2: the high half for
+	// even i, the low half for odd i (one hash per two elements).
+	i := lo
+	if i&1 == 1 && i < hi {
+		d.keepOrDrop(i, uint32(mix64(d.seed+uint64(i>>1)*0x9e3779b97f4a7c15)))
+		i++
+	}
+	for ; i+1 < hi; i += 2 {
+		h := mix64(d.seed + uint64(i>>1)*0x9e3779b97f4a7c15)
+		d.keepOrDrop(i, uint32(h>>32))
+		d.keepOrDrop(i+1, uint32(h))
+	}
+	if i < hi {
+		d.keepOrDrop(i, uint32(mix64(d.seed+uint64(i>>1)*0x9e3779b97f4a7c15)>>32))
+	}
+}
+
+// keepOrDrop applies the mask to element i given its 32-bit hash.
+func (d *dropout) keepOrDrop(i int, h uint32) {
+	if h < d.keep {
+		d.data[i] = 0
+	} else {
+		d.data[i] *= d.scale
 	}
 }
 

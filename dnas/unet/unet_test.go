@@ -454,4 +454,18 @@ func TestDropout(t *testing.T) {
 	if f := float64(zeros) / float64(len(ones.Data)); math.Abs(f-0.5) > 0.01 {
 		t.Errorf("dropout p=0.5 dropped %.3f of the values", f)
 	}
+	// The mask depends on the seed and the index only, not on how the work
+	// is split between workers (odd range boundaries included).
+	old := tensor.Workers
+	defer func() { tensor.Workers = old }()
+	var masks [2]*tensor.Tensor
+	for k, workers := range []int{1, 3} {
+		tensor.Workers = workers
+		d := dropout{p: 0.3, training: true, rng: rand.New(rand.NewPCG(5, 5))}
+		m := tensor.New(3*(1<<14) + 1)
+		m.Fill(1)
+		d.forward(m)
+		masks[k] = m
+	}
+	assertClose(t, "dropout mask with 1 and 3 workers", masks[1], masks[0], 0)
 }
