@@ -84,7 +84,9 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 			var run BetaAblationRun
 			if b, err := os.ReadFile(report); err == nil && json.Unmarshal(b, &run) == nil {
 				ab.Runs = append(ab.Runs, run)
-				ab.Steps = max(ab.Steps, len(run.Log.Steps))
+				if n := len(run.Log.Steps); n > 0 {
+					ab.Steps = max(ab.Steps, run.Log.Steps[n-1]+1)
+				}
 				continue
 			}
 		}
