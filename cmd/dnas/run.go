@@ -100,7 +100,9 @@ func runPipeline(args []string) error {
 	fmt.Printf("DiffNAS %s: subnet %.1f%% fewer MACs than the teacher; FID subnet %.2f vs teacher arch. retrained %.2f; %.1f min of stage time (this session %.1f min)\n",
 		res.Preset, 100*res.MACReduction, res.SubnetFID, res.TeacherArchFID, res.TotalSeconds/60, time.Since(start).Minutes())
 	for _, st := range res.Stages {
-		fmt.Printf("  %-20s %7.1fs\n", st.Stage, st.Seconds)
+		if st.Stage != "report" {
+			fmt.Printf("  %-20s %7.1fs\n", st.Stage, st.Seconds)
+		}
 	}
 	fmt.Printf("report: %s\n", filepath.Join(opts.OutDir, "summary.md"))
 	return nil
