@@ -98,8 +98,30 @@ func LoadTeacher(path string) (*Teacher, error) {
 	return t, nil
 }
 
+// LoadTeacherLiveWeights reads the live (not averaged) weights of a
+// training checkpoint written by a TeacherTrainer. Early in training the EMA
+// weights still mostly hold the random initialisation (decay 0.999 keeps 90%
+// of it after 100 steps); the live weights show what training has learnt.
+func LoadTeacherLiveWeights(path string) (*Teacher, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Metadata["kind"] != "training" {
+		return nil, fmt.Errorf("dnas.LoadTeacherLiveWeights: %s is not a training checkpoint (it holds only one set of weights: use LoadTeacher)", path)
+	}
+	f.Metadata["kind"] = "live"
+	t, err := teacherFromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("dnas.LoadTeacherLiveWeights %s: %w", path, err)
+	}
+	t.Source = path + " (live weights)"
+	return t, nil
+}
+
 // teacherFromFile builds a teacher from a decoded checkpoint: the EMA
-// weights of a training checkpoint, the model weights of a weights file.
+// weights of a training checkpoint, the model weights of a weights file
+// (or of a training checkpoint whose kind was set to "live").
 func teacherFromFile(f *checkpoint.File) (*Teacher, error) {
 	if f.Metadata["format"] != teacherFormat {
 		return nil, fmt.Errorf("not a dnas teacher checkpoint (format %q, want %q)", f.Metadata["format"], teacherFormat)

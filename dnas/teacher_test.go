@@ -238,3 +238,23 @@ func TestTeacherSamplersRun(t *testing.T) {
 		t.Fatalf("grid PNG: %v", err)
 	}
 }
+
+func TestLoadTeacherLiveWeights(t *testing.T) {
+	tr := tinyTrainer(t, 6)
+	path := filepath.Join(t.TempDir(), "train.safetensors")
+	tr.CheckpointPath = path
+	if err := tr.Train(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	live, err := LoadTeacherLiveWeights(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ema, err := LoadTeacher(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameBits(live.Net.Params()[0].Data, tr.params[0].Data) || !sameBits(ema.Net.Params()[0].Data, tr.EMA.Shadow[0]) {
+		t.Fatal("live weights or EMA weights not loaded from their tensors")
+	}
+}

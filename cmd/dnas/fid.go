@@ -31,6 +31,7 @@ func runFID(args []string) error {
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
+	live := fs.Bool("live", false, "with --model on training checkpoints (train.safetensors): measure the live weights instead of the EMA")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `usage: dnas fid [flags]
 
@@ -84,7 +85,13 @@ flags:
 		paths = strings.Split(*model, ",")
 	}
 	for _, p := range paths {
-		t, err := loadTeacherFlag(*preset, p)
+		var t *dnas.Teacher
+		var err error
+		if *live && p != "" {
+			t, err = dnas.LoadTeacherLiveWeights(p)
+		} else {
+			t, err = loadTeacherFlag(*preset, p)
+		}
 		if err != nil {
 			return err
 		}
