@@ -20,7 +20,9 @@ package nn
 // A 1x1 convolution with stride 1 and no padding needs no im2col in forward:
 // col_n is x_n. A same-size convolution (stride 1, padding (K-1)/2: every
 // searchable conv) runs its backward on the column matrix of dy instead (see
-// backwardChunkFlipped), which needs no im2col of x and no col2im.
+// backwardChunkFlipped), which needs no im2col of x and no col2im; on a large
+// image (one sample per chunk) it skips im2col altogether and sums K·K
+// products that read the padded image in place (see shiftForward).
 //
 // Parallelism and memory. The batch is cut into chunks of a few samples
 // (enough to give each product at least convChunkCols columns: one sample at
@@ -69,7 +71,9 @@ type Conv2d struct {
 	rowsPer, parts       int            // one-sample chunks: output rows per chunk, chunks per sample
 	next                 atomic.Int64
 	slots                []*convScratch
+	shift                bool       // this call runs the shifted-product path (see shiftForward)
 	wflip                []float32  // flipWeights' kernel for the backward of a same-size conv
+	wshift               []float32  // shiftWeights' kernel: per kernel offset, a [rows, cols] matrix
 	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
 	fwdWorker, bwdWorker func(lo, hi int)
 }
@@ -136,12 +140,24 @@ func (c *Conv2d) direct() bool { return c.K == 1 && c.Stride == 1 && c.Pad == 0 
 // (one sample per chunk) may be cut into bands of output rows, so that its
 // column matrix stays within convColBudget values and in the core's cache
 // while BLAS reads it. splitRows allows the bands: backward of a strided
-// conv must not use them (the bands' input gradients would overlap).
-func (c *Conv2d) plan(n int, splitRows bool) {
+// conv must not use them (the bands' input gradients would overlap). A
+// same-size conv with one sample per chunk takes the shifted-product path
+// instead, whose buffers are only the padded image and output; forward takes
+// it for small images too (one sample per chunk; see the measurements in the
+// code).
+func (c *Conv2d) plan(n int, forward, splitRows bool) {
 	ohw := c.oh * c.ow
 	c.spc = max(1, min(n, (convChunkCols+ohw-1)/ohw))
 	c.rowsPer, c.parts = c.oh, 1
-	if c.spc == 1 && splitRows {
+	// Measured per layer (batch 64, CPU time): the shifted forward beats
+	// im2col at every UNet size (28x28 1.2-1.45x, 14x14 1.2x, 7x7 1.5x); the
+	// shifted backward only at 28x28, where im2col gets one sample per chunk
+	// (its small per-offset weight-gradient products lose at 7x7 and 14x14).
+	c.shift = c.sameSize() && c.K > 1 && (forward || c.spc == 1)
+	if c.shift {
+		c.spc = 1
+	}
+	if c.spc == 1 && splitRows && !c.shift {
 		kmax := max(c.Cin, c.Cout) * c.K * c.K
 		c.rowsPer = max(1, min(c.oh, convColBudget/(kmax*c.ow)))
 		c.parts = (c.oh + c.rowsPer - 1) / c.rowsPer
@@ -193,7 +209,10 @@ func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	c.x, c.add = x, add
 	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
 	if c.n > 0 {
-		c.plan(c.n, true)
+		c.plan(c.n, true, true)
+		if c.shift {
+			c.shiftWeights(false)
+		}
 		c.run(c.fwdWorker)
 	}
 	c.add = nil
@@ -222,7 +241,11 @@ func (c *Conv2d) forwardWorker(lo, hi int) {
 			if ci >= c.chunks {
 				break
 			}
-			c.forwardChunk(ci, sc)
+			if c.shift {
+				c.shiftForward(ci, sc)
+			} else {
+				c.forwardChunk(ci, sc)
+			}
 		}
 	}
 }
@@ -292,10 +315,13 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 		return dx
 	}
 	c.dy, c.dxOut = dy, dx
-	if c.sameSize() {
+	c.plan(c.n, false, c.sameSize())
+	switch {
+	case c.shift:
+		c.shiftWeights(true)
+	case c.sameSize():
 		c.flipWeights()
 	}
-	c.plan(c.n, c.sameSize())
 	c.run(c.bwdWorker)
 	c.dy, c.dxOut = nil, nil
 	return dx
@@ -312,14 +338,29 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 			if ci >= c.chunks {
 				break
 			}
-			if c.sameSize() {
+			switch {
+			case c.shift:
+				c.shiftBackward(ci, sc, dw, db)
+			case c.sameSize():
 				c.backwardChunkFlipped(ci, sc, dw, db)
-			} else {
+			default:
 				c.backwardChunk(ci, sc, dw, db)
 			}
 		}
 		c.mu.Lock()
-		if c.sameSize() {
+		switch {
+		case c.shift:
+			// dw holds, per kernel offset r = u·K+v, a [Cout, Cin] block.
+			kk, ck := c.K*c.K, c.Cout*c.Cin
+			for co := range c.Cout {
+				for ci := range c.Cin {
+					g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+					for r := range g {
+						g[r] += dw[r*ck+co*c.Cin+ci]
+					}
+				}
+			}
+		case c.sameSize():
 			// dw holds the gradient of wflip: flip it back.
 			k, kk, fk := c.K, c.K*c.K, c.Cout*c.K*c.K
 			for co := range c.Cout {
@@ -333,7 +374,7 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 					}
 				}
 			}
-		} else {
+		default:
 			for i, v := range dw {
 				c.W.Grad[i] += v
 			}
@@ -453,6 +494,145 @@ func (c *Conv2d) flipWeights() {
 					dst[u*k+v] = src[(k-1-u)*k+(k-1-v)]
 				}
 			}
+		}
+	}
+}
+
+// The shifted-product path. For a same-size convolution of a large image
+// (one sample per chunk: 28x28 in the UNet) the column matrix is K·K copies
+// of the image shifted by the kernel offsets, so the convolution is also a
+// sum of K·K products, one per offset (u, v), each reading the image in
+// place. With the image zero-padded by Pad on every side into rows of width
+// WP = W + K - 1 (xpad [Cin, PH], PH = (H+K-1)·WP + K-1), output pixel (i, j)
+// sits at column q = i·WP + j of a padded-width output ypw [Cout, H·WP], and
+//
+//	ypw[:, q] = Σ_{u,v} W_uv · xpad[:, q + u·WP + v]     (W_uv [Cout, Cin])
+//
+// where xpad[:, q+u·WP+v .. ] is a plain matrix view of xpad (row stride PH,
+// offset u·WP+v): no im2col at all. The K-1 columns j >= W of each output row
+// are garbage and dropped when ypw is copied into y. Compared with im2col the
+// products read a Cin·PH image that stays in cache instead of a K·K times
+// larger column matrix that does not (measured 1.2-1.45x faster forward at
+// 28x28, and a 1x instead of K·K-fold copy). Backward works the same way on
+// dy: dx is the same-size convolution of dy with the flipped kernel, and
+//
+//	dW_uv += dypw · xpad[:, u·WP+v ..]ᵀ   (dypw: dy at padded-width columns)
+//
+// where dypw is dypad itself seen at offset Pad·WP+Pad: its garbage columns
+// fall on the zero border, so they add nothing.
+
+// shiftGeom returns the padded row width WP, the padded channel size PH and
+// the number of padded-width output columns H·WP.
+func (c *Conv2d) shiftGeom() (wp, ph, n int) {
+	wp = c.w + c.K - 1
+	return wp, (c.h+c.K-1)*wp + c.K - 1, c.h * wp
+}
+
+// shiftWeights fills wshift with the kernel split by offset r = u·K+v: for
+// forward, block r is W_uv [Cout, Cin] (wshift[(r·Cout+o)·Cin+ci] =
+// W[o, ci, u, v]); for backward (flip), block r is the flipped, transposed
+// kernel [Cin, Cout] that maps dy to dx: W[o, ci, K-1-u, K-1-v].
+func (c *Conv2d) shiftWeights(flip bool) {
+	kk, ck := c.K*c.K, c.Cout*c.Cin
+	c.wshift = convGrow(c.wshift, kk*ck)
+	for o := range c.Cout {
+		for ci := range c.Cin {
+			src := c.W.Data[(o*c.Cin+ci)*kk : (o*c.Cin+ci+1)*kk]
+			if flip {
+				for r, v := range src {
+					c.wshift[(kk-1-r)*ck+ci*c.Cout+o] = v
+				}
+			} else {
+				for r, v := range src {
+					c.wshift[r*ck+o*c.Cin+ci] = v
+				}
+			}
+		}
+	}
+}
+
+// shiftPad writes the image img [channels, H, W] zero-padded by Pad into
+// dst [channels, PH] (the layout of shiftForward).
+func (c *Conv2d) shiftPad(img []float32, channels int, dst []float32) {
+	wp, ph, _ := c.shiftGeom()
+	h, w, p := c.h, c.w, c.Pad
+	clear(dst[:channels*ph])
+	for ch := range channels {
+		d := dst[ch*ph+p*wp+p:]
+		src := img[ch*h*w : (ch+1)*h*w]
+		for i := range h {
+			copy(d[i*wp:i*wp+w], src[i*w:(i+1)*w])
+		}
+	}
+}
+
+// shiftProducts computes out [rows, H·WP] = Σ_r wshift_r · pad[:, off_r ..]
+// (wshift_r [rows, inner], pad [inner, PH]): the K·K products of the
+// shifted-product path.
+func (c *Conv2d) shiftProducts(rows, inner int, pad, out []float32) {
+	wp, ph, n := c.shiftGeom()
+	for u := range c.K {
+		for v := range c.K {
+			r := u*c.K + v
+			beta := float32(1)
+			if r == 0 {
+				beta = 0
+			}
+			blas.Sgemm(false, false, rows, n, inner, 1, c.wshift[r*rows*inner:], inner, pad[u*wp+v:], ph, beta, out, n)
+		}
+	}
+}
+
+// shiftForward computes the output of chunk ci (one whole sample) by the
+// shifted-product path.
+func (c *Conv2d) shiftForward(ci int, sc *convScratch) {
+	n0, _, _, _ := c.chunk(ci)
+	wp, ph, n := c.shiftGeom()
+	xpad := sc.col(c.Cin * ph)
+	c.shiftPad(c.x.Sample(n0), c.Cin, xpad)
+	ypw := sc.stage(c.Cout * n)
+	c.shiftProducts(c.Cout, c.Cin, xpad, ypw)
+	yn, h, w := c.y.Sample(n0), c.h, c.w
+	for o := range c.Cout {
+		b := c.bias(n0, o)
+		for i := range h {
+			src := ypw[o*n+i*wp : o*n+i*wp+w]
+			dst := yn[(o*h+i)*w : (o*h+i+1)*w]
+			for j, v := range src {
+				dst[j] = v + b
+			}
+		}
+	}
+}
+
+// shiftBackward is the backward of chunk ci (one whole sample) by the
+// shifted-product path: db and dW (per offset, [K·K][Cout, Cin] in dw, put
+// back in place by backwardWorker) are accumulated, dx is written.
+func (c *Conv2d) shiftBackward(ci int, sc *convScratch, dw, db []float32) {
+	n0, _, _, _ := c.chunk(ci)
+	wp, ph, n := c.shiftGeom()
+	ohw, p, ck := c.oh*c.ow, c.Pad, c.Cout*c.Cin
+	dyn := c.dy.Sample(n0)
+	for o := range c.Cout {
+		db[o] += convSum(dyn[o*ohw : (o+1)*ohw])
+	}
+	buf := sc.col((c.Cout + c.Cin) * ph)
+	dypad, xpad := buf[:c.Cout*ph], buf[c.Cout*ph:]
+	c.shiftPad(dyn, c.Cout, dypad)
+	c.shiftPad(c.x.Sample(n0), c.Cin, xpad)
+	dypw := dypad[p*wp+p:]
+	for u := range c.K {
+		for v := range c.K {
+			r := u*c.K + v
+			blas.Sgemm(false, true, c.Cout, c.Cin, n, 1, dypw, ph, xpad[u*wp+v:], ph, 1, dw[r*ck:], c.Cin)
+		}
+	}
+	dxpw := sc.stage(c.Cin * n)
+	c.shiftProducts(c.Cin, c.Cout, dypad, dxpw)
+	dxn, h, w := c.dxOut.Sample(n0), c.h, c.w
+	for ch := range c.Cin {
+		for i := range h {
+			copy(dxn[(ch*h+i)*w:(ch*h+i+1)*w], dxpw[ch*n+i*wp:ch*n+i*wp+w])
 		}
 	}
 }

@@ -77,10 +77,13 @@ func TestConv2dMatchesDefinition(t *testing.T) {
 		{2, 2, 2, 5, 2, 2, 3, 2}, // kernel wider than the image
 		{2, 3, 2, 1, 2, 0, 5, 5},
 		{1, 1, 1, 3, 1, 0, 3, 3},
+		{2, 2, 3, 5, 1, 2, 2, 3}, // same-size, image smaller than the kernel
 	}
 	for _, tc := range cases {
 		// One sample per product vs several side by side; 1 vs 3 workers;
-		// samples whole or cut into bands of one or two output rows.
+		// samples whole or cut into bands of one or two output rows. One
+		// sample per chunk sends the backward of same-size convs down the
+		// shifted-product path (shiftBackward; their forward always takes it).
 		for _, setting := range [][3]int{{1, 1, 1 << 20}, {1, 3, 1 << 20}, {1 << 20, 1, 1 << 20}, {1 << 20, 3, 1 << 20}, {1, 3, 1}, {1, 2, 2 * 5 * 25 * 7}} {
 			convChunkCols, tensor.Workers, convColBudget = setting[0], setting[1], setting[2]
 			name := fmt.Sprintf("%+v/cols%d/workers%d/budget%d", tc, setting[0], setting[1], setting[2])
@@ -93,6 +96,9 @@ func TestConv2dMatchesDefinition(t *testing.T) {
 			dy := randTensor(rng, y.Shape...)
 			wantY, wantDx, wantDw, wantDb := naiveConv(c, x, dy)
 			closeTo(t, name+" y", y.Data, wantY)
+			if want := c.sameSize() && tc.k > 1; c.shift != want {
+				t.Errorf("%s: forward on the shifted-product path %v, want %v", name, c.shift, want)
+			}
 			// Gradients accumulate: start from a known non-zero value.
 			for i := range c.W.Grad {
 				c.W.Grad[i] = 1
@@ -101,6 +107,9 @@ func TestConv2dMatchesDefinition(t *testing.T) {
 				wantDw[i]++
 			}
 			dx := c.Backward(dy)
+			if want := setting[0] == 1 && c.sameSize() && tc.k > 1; c.shift != want {
+				t.Errorf("%s: backward on the shifted-product path %v, want %v", name, c.shift, want)
+			}
 			closeTo(t, name+" dx", dx.Data, wantDx)
 			closeTo(t, name+" dW", c.W.Grad, wantDw)
 			closeTo(t, name+" db", c.B.Grad, wantDb)
