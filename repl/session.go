@@ -276,9 +276,13 @@ func packageName(path string) string {
 	if vals, ok := stdlib.Symbols[path+"/"+lastElem(path)]; ok && vals != nil {
 		return lastElem(path)
 	}
-	for key := range symbols.Symbols {
-		if strings.HasPrefix(key, path+"/") && !strings.Contains(key[len(path)+1:], "/") {
-			return key[len(path)+1:]
+	// The tables key a package as "path/name", which is how a versioned
+	// path ("math/rand/v2") gets its real name ("rand") rather than "v2".
+	for _, table := range []map[string]map[string]reflect.Value{stdlib.Symbols, symbols.Symbols} {
+		for key := range table {
+			if strings.HasPrefix(key, path+"/") && !strings.Contains(key[len(path)+1:], "/") {
+				return key[len(path)+1:]
+			}
 		}
 	}
 	return lastElem(path)

@@ -195,6 +195,15 @@ func TestReimport(t *testing.T) {
 	}
 }
 
+// A versioned import path binds the package's name, not its last element.
+func TestVersionedImportName(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, `import "math/rand/v2"`)
+	if got := f.eval(t, `rand.New(rand.NewPCG(1, 2)).IntN(1) == 0`); got != "true" {
+		t.Errorf("got %q", got)
+	}
+}
+
 func TestRedefineFunc(t *testing.T) {
 	f := newFixture(t)
 	f.eval(t, "func f() int { return 1 }")
