@@ -33,6 +33,7 @@ func init() {
 		"LoadRetrainer":            reflect.ValueOf(dnas.LoadRetrainer),
 		"LoadSearchResult":         reflect.ValueOf(dnas.LoadSearchResult),
 		"LoadTeacher":              reflect.ValueOf(dnas.LoadTeacher),
+		"LoadTeacherLiveWeights":   reflect.ValueOf(dnas.LoadTeacherLiveWeights),
 		"LoadTeacherPreset":        reflect.ValueOf(dnas.LoadTeacherPreset),
 		"LookupTeacherPreset":      reflect.ValueOf(dnas.LookupTeacherPreset),
 		"MNISTTestStats":           reflect.ValueOf(dnas.MNISTTestStats),
