@@ -344,3 +344,20 @@ func (d Data) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(w)
 }
+
+// MIMETypeClearOutput marks a bundle that asks the front end to clear the
+// cell's output instead of showing anything; its value is {"wait": bool}.
+const MIMETypeClearOutput = "application/vnd.jupyter.clear-output"
+
+// ClearOutput clears what the running cell has shown so far. With wait, the
+// front end clears only when the next output arrives, which avoids flicker
+// when redrawing (clear, then display the new frame). In a terminal it does
+// nothing.
+func ClearOutput(wait bool) {
+	sinkMu.RLock()
+	f := sink
+	sinkMu.RUnlock()
+	if f != nil {
+		f(Any(MIMETypeClearOutput, map[string]any{"wait": wait}), false)
+	}
+}

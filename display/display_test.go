@@ -113,3 +113,17 @@ func TestFileAndJSON(t *testing.T) {
 		t.Errorf("JSON: %s %v", b, err)
 	}
 }
+
+func TestClearOutputReachesTheSink(t *testing.T) {
+	var got []Data
+	SetSink(func(d Data, update bool) { got = append(got, d) })
+	defer SetSink(nil)
+	ClearOutput(true)
+	if len(got) != 1 {
+		t.Fatalf("sink got %d bundles, want 1", len(got))
+	}
+	v, ok := got[0].Data[MIMETypeClearOutput].(map[string]any)
+	if !ok || v["wait"] != true {
+		t.Fatalf("bundle %v is not a clear-output request with wait=true", got[0].Data)
+	}
+}
