@@ -33,6 +33,7 @@ test-kernel: build
 	./tools/kernel-conformance.sh
 
 test-notebooks: build
+	$(PY) tools/mknotebooks.py --check
 	./tools/run-notebooks.sh tiny
 
 # PyTorch and dnas side by side in one run, with the ratios.
