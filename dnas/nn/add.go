@@ -148,11 +148,11 @@ func AddInto(name string, dst, src *tensor.Tensor) {
 		}
 		return
 	}
-	j := addJobs.Get().(*addJob)
+	j := getAddJob()
 	j.d, j.s = d, s
 	tensor.ParallelFor(len(d), 2, j.run)
 	j.d, j.s = nil, nil
-	addJobs.Put(j)
+	putAddJob(j)
 }
 
 // addSerialBelow is the size under which AddInto does not split its work.
@@ -165,11 +165,31 @@ type addJob struct {
 	run  func(lo, hi int)
 }
 
-var addJobs = sync.Pool{New: func() any {
+// addJobs is a free list, not a sync.Pool: a Pool's per-P slots make a Get
+// on another P allocate at random (see tensor's waitGroups).
+var addJobs struct {
+	sync.Mutex
+	free []*addJob
+}
+
+func getAddJob() *addJob {
+	addJobs.Lock()
+	defer addJobs.Unlock()
+	if n := len(addJobs.free); n > 0 {
+		j := addJobs.free[n-1]
+		addJobs.free = addJobs.free[:n-1]
+		return j
+	}
 	j := &addJob{}
 	j.run = j.add
 	return j
-}}
+}
+
+func putAddJob(j *addJob) {
+	addJobs.Lock()
+	addJobs.free = append(addJobs.free, j)
+	addJobs.Unlock()
+}
 
 func (j *addJob) add(lo, hi int) {
 	d, s := j.d[lo:hi], j.s[lo:hi]
