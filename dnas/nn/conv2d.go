@@ -407,7 +407,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		col := sc.col(fk * cols)
 		dyn := c.dy.Sample(n0)
 		for o := range c.Cout {
-			db[o] += convSum(dyn[o*ohw+at : o*ohw+at+cols])
+			db[o] += sum4(dyn[o*ohw+at : o*ohw+at+cols])
 		}
 		c.im2col(dyn, c.Cout, col, cols, 0, i0, i1)
 		blas.Sgemm(false, true, c.Cin, fk, cols, 1, c.x.Sample(n0)[at:], ohw, col, cols, 1, dwf, fk)
@@ -419,7 +419,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 	for s := range ns {
 		dyn := c.dy.Sample(n0 + s)
 		for o := range c.Cout {
-			db[o] += convSum(dyn[o*ohw : (o+1)*ohw])
+			db[o] += sum4(dyn[o*ohw : (o+1)*ohw])
 		}
 		c.im2col(dyn, c.Cout, col, cols, s*ohw, 0, c.oh)
 	}
@@ -463,7 +463,7 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 		}
 	}
 	for o := range c.Cout {
-		db[o] += convSum(dyc[o*cols : (o+1)*cols])
+		db[o] += sum4(dyc[o*cols : (o+1)*cols])
 	}
 	col := sc.col(kdim * cols)
 	for s := range ns {
@@ -614,7 +614,7 @@ func (c *Conv2d) shiftBackward(ci int, sc *convScratch, dw, db []float32) {
 	ohw, p, ck := c.oh*c.ow, c.Pad, c.Cout*c.Cin
 	dyn := c.dy.Sample(n0)
 	for o := range c.Cout {
-		db[o] += convSum(dyn[o*ohw : (o+1)*ohw])
+		db[o] += sum4(dyn[o*ohw : (o+1)*ohw])
 	}
 	buf := sc.col((c.Cout + c.Cin) * ph)
 	dypad, xpad := buf[:c.Cout*ph], buf[c.Cout*ph:]
@@ -857,23 +857,6 @@ func convFill(s []float32, v float32) {
 	for n := 1; n < len(s); n *= 2 {
 		copy(s[n:], s[:n])
 	}
-}
-
-// convSum adds up s with four accumulators (faster, and a little more accurate
-// than one running sum).
-func convSum(s []float32) float32 {
-	var a, b, c, d float32
-	i := 0
-	for ; i+4 <= len(s); i += 4 {
-		a += s[i]
-		b += s[i+1]
-		c += s[i+2]
-		d += s[i+3]
-	}
-	for ; i < len(s); i++ {
-		a += s[i]
-	}
-	return (a + b) + (c + d)
 }
 
 // floorDiv is a/b rounded down (b > 0); Go's / rounds towards zero.
