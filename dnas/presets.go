@@ -22,9 +22,14 @@ type TeacherPreset struct {
 	BatchSize   int     `json:"batch_size"`
 	LR          float32 `json:"lr"`           // Adam learning rate after warm-up
 	WarmupSteps int     `json:"warmup_steps"` // linear LR warm-up from 0
-	GradClip    float64 `json:"grad_clip"`    // global gradient-norm clip (0 = off)
-	EMADecay    float32 `json:"ema_decay"`    // decay of the EMA weights used for sampling
-	Steps       int     `json:"steps"`        // training steps of the committed checkpoint
+	// LRDecay is what the learning rate does after warm-up: "" or "constant"
+	// keeps LR; "cosine" decays it to MinLR along a half cosine that ends at
+	// Steps (and stays at MinLR if training goes on past Steps).
+	LRDecay  string  `json:"lr_decay,omitempty"`
+	MinLR    float32 `json:"min_lr,omitempty"`
+	GradClip float64 `json:"grad_clip"` // global gradient-norm clip (0 = off)
+	EMADecay float32 `json:"ema_decay"` // decay of the EMA weights used for sampling
+	Steps    int     `json:"steps"`     // training steps of the committed checkpoint
 
 	// SampleSteps is the default number of DDIM steps for this teacher.
 	SampleSteps int `json:"sample_steps"`
@@ -53,7 +58,8 @@ var teacherPresets = map[string]TeacherPreset{
 		UNet: unet.Config{InChannels: 1, Resolution: 28, Ch: 32, Mult: []int{1, 2, 2}, NumResBlocks: 2,
 			AttnRes: []int{7}, Dropout: 0.1},
 		Noise: diffusion.LinearNoise, T: diffusion.DefaultSteps,
-		BatchSize: 64, LR: 1e-3, WarmupSteps: 200, GradClip: 1, EMADecay: 0.999, Steps: 40000, SampleSteps: 50,
+		BatchSize: 64, LR: 1e-3, WarmupSteps: 200, LRDecay: "cosine", MinLR: 5e-5,
+		GradClip: 1, EMADecay: 0.999, Steps: 10000, SampleSteps: 50,
 	},
 }
 
@@ -112,6 +118,10 @@ func (p TeacherPreset) Validate() error {
 		return fmt.Errorf("preset %q: learning rate %v must be > 0", p.Name, p.LR)
 	case p.EMADecay < 0 || p.EMADecay >= 1:
 		return fmt.Errorf("preset %q: EMA decay %v must be in [0, 1)", p.Name, p.EMADecay)
+	case p.LRDecay != "" && p.LRDecay != "constant" && p.LRDecay != "cosine":
+		return fmt.Errorf("preset %q: unknown LR decay %q; use \"constant\" or \"cosine\"", p.Name, p.LRDecay)
+	case p.LRDecay == "cosine" && (p.MinLR < 0 || p.MinLR > p.LR || p.Steps <= p.WarmupSteps):
+		return fmt.Errorf("preset %q: cosine LR decay needs 0 <= MinLR (%v) <= LR (%v) and Steps (%d) > WarmupSteps (%d)", p.Name, p.MinLR, p.LR, p.Steps, p.WarmupSteps)
 	}
 	if _, err := p.NoiseSchedule(); err != nil {
 		return fmt.Errorf("preset %q: %w", p.Name, err)

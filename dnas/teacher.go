@@ -230,12 +230,23 @@ func NewTeacherTrainerByName(preset string, seed uint64) (*TeacherTrainer, error
 	return NewTeacherTrainer(p, seed)
 }
 
-// lr is the learning rate at step s (1-based): linear warm-up, then constant.
+// lr is the learning rate at step s (1-based): linear warm-up, then the
+// preset's decay (constant, or a half cosine down to MinLR at Steps).
 func (tr *TeacherTrainer) lr(s int) float32 {
-	if w := tr.Preset.WarmupSteps; w > 0 && s < w {
-		return tr.Preset.LR * float32(s) / float32(w)
+	return tr.Preset.LearningRate(s)
+}
+
+// LearningRate is the preset's learning rate at optimiser step s (1-based).
+func (p TeacherPreset) LearningRate(s int) float32 {
+	w := p.WarmupSteps
+	if w > 0 && s < w {
+		return p.LR * float32(s) / float32(w)
 	}
-	return tr.Preset.LR
+	if p.LRDecay != "cosine" {
+		return p.LR
+	}
+	frac := math.Min(1, float64(s-w)/float64(p.Steps-w))
+	return p.MinLR + (p.LR-p.MinLR)*float32(0.5*(1+math.Cos(math.Pi*frac)))
 }
 
 // Step runs one optimiser step on the next batch and returns its loss. A NaN

@@ -258,3 +258,37 @@ func TestLoadTeacherLiveWeights(t *testing.T) {
 		t.Fatal("live weights or EMA weights not loaded from their tensors")
 	}
 }
+
+func TestTeacherLearningRateSchedule(t *testing.T) {
+	p, err := LookupTeacherPreset("base")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.LRDecay != "cosine" {
+		t.Fatalf("base preset LR decay %q, want cosine", p.LRDecay)
+	}
+	near := func(got, want float32) bool { return math.Abs(float64(got-want)) <= 1e-6*float64(p.LR) }
+	if got := p.LearningRate(p.WarmupSteps / 2); !near(got, p.LR/2) {
+		t.Errorf("mid warm-up LR %v, want %v", got, p.LR/2)
+	}
+	if got := p.LearningRate(p.WarmupSteps); !near(got, p.LR) {
+		t.Errorf("LR at the end of warm-up %v, want %v", got, p.LR)
+	}
+	mid := p.WarmupSteps + (p.Steps-p.WarmupSteps)/2
+	if got, want := p.LearningRate(mid), (p.LR+p.MinLR)/2; !near(got, want) {
+		t.Errorf("LR half way through the decay %v, want %v", got, want)
+	}
+	for _, s := range []int{p.Steps, p.Steps + 1000} {
+		if got := p.LearningRate(s); !near(got, p.MinLR) {
+			t.Errorf("LR at step %d = %v, want MinLR %v", s, got, p.MinLR)
+		}
+	}
+	small, _ := LookupTeacherPreset("small")
+	if got := small.LearningRate(small.Steps); got != small.LR {
+		t.Errorf("small preset (constant LR) has LR %v at its last step, want %v", got, small.LR)
+	}
+	p.LRDecay = "step"
+	if err := p.Validate(); err == nil || !strings.Contains(err.Error(), "unknown LR decay") {
+		t.Errorf("unknown LR decay accepted: %v", err)
+	}
+}
