@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
+	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -13,14 +16,18 @@ import (
 	"syscall"
 	"time"
 
+	"dnas/dnas"
 	"dnas/dnas/blas"
+	"dnas/dnas/checkpoint"
+	"dnas/dnas/diffusion"
 	"dnas/dnas/nn"
+	"dnas/dnas/progress"
 	"dnas/dnas/tensor"
 	"dnas/dnas/unet"
 )
 
 func init() {
-	register("bench", "time a training step and a forward pass of the reference UNet (compare: bench/compare.sh)", runBench)
+	register("bench", "time a training step and a forward of the reference UNet, or --sample N images (compare: bench/compare.sh)", runBench)
 }
 
 // benchResult is what `dnas bench --json` prints; bench/torch_unet.py prints
@@ -56,11 +63,20 @@ func runBench(args []string) error {
 	workers := fs.Int("workers", 0, "goroutines each layer splits its work over (0: the number of CPUs)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps to this file (go tool pprof)")
 	cfgJSON := fs.String("config", "", `UNet config as JSON (default: the MNIST teacher of METHOD.md, ch 32, mult [1,2,2], 2 ResBlocks, attention at 7)`)
+	sampleN := fs.Int("sample", 0, "instead: time sampling this many images with DDIM (eta 0) from the base teacher")
+	sampleSteps := fs.Int("sample-steps", 50, "--sample: DDIM steps")
+	sampleBatch := fs.Int("sample-batch", sampleBatchDefault, "--sample: images per network call (dnas sample and the library use 100)")
+	model := fs.String("model", "", "--sample: teacher checkpoint (default: the committed models/base.safetensors)")
+	seed := fs.Uint64("seed", 0, "--sample: sampling seed (image i's noise depends only on it and i)")
+	dump := fs.String("sample-dump", "", "--sample: also write each image's starting noise and result to this safetensors file (bench/torch_sample.py --check reads it)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: dnas bench [--batch 64] [--steps 10] [--json] [--blas openblas|gonum|/path/lib.so]")
+		fmt.Fprintln(fs.Output(), "       dnas bench --sample N [--sample-steps 50] [--sample-batch 100] [--model FILE] [--json]")
 		fmt.Fprintln(fs.Output(), "\nTimes a training step (forward, MSE loss, backward, Adam) and an eval forward of the reference")
 		fmt.Fprintln(fs.Output(), "UNet (shared/bench/torch_unet.py) and reports ms, GFLOP/s (2·MACs·batch per forward, 3x for a")
-		fmt.Fprintln(fs.Output(), "training step), peak RSS and allocations per step. bench/compare.sh runs it beside PyTorch.")
+		fmt.Fprintln(fs.Output(), "training step), peak RSS and allocations per step. With --sample N it instead times the library's")
+		fmt.Fprintln(fs.Output(), "DDIM sampler drawing N images from the base teacher (the weights do not change the time).")
+		fmt.Fprintln(fs.Output(), "bench/compare.sh runs either beside PyTorch (bench/torch_unet.py, bench/torch_sample.py).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -68,6 +84,9 @@ func runBench(args []string) error {
 	}
 	if *batch <= 0 || *steps <= 0 {
 		return fmt.Errorf("--batch %d --steps %d: both must be positive", *batch, *steps)
+	}
+	if *sampleN < 0 || *sampleSteps <= 0 || *sampleBatch <= 0 {
+		return fmt.Errorf("--sample %d --sample-steps %d --sample-batch %d: the count must be >= 0, steps and batch positive", *sampleN, *sampleSteps, *sampleBatch)
 	}
 	spec := *blasSpec
 	if spec == "" {
@@ -101,6 +120,10 @@ func runBench(args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *sampleN > 0 {
+		return runSampleBench(sampleBenchOptions{N: *sampleN, Steps: *sampleSteps, Batch: *sampleBatch,
+			Model: *model, Seed: *seed, Dump: *dump}, *asJSON)
 	}
 	res, err := benchUNet(cfg, *batch, *steps)
 	if err != nil {
@@ -224,4 +247,142 @@ func peakRSSMB() float64 {
 		}
 	}
 	return 0
+}
+
+// sampleBatchDefault is the batch dnas.SampleImages (and so `dnas sample`,
+// the evaluation and the FID code) hands the sampler: the batch a user of
+// the library gets, and the one the PyTorch side is given for a fair match.
+const sampleBatchDefault = 100
+
+// sampleBenchOptions says what `dnas bench --sample` times.
+type sampleBenchOptions struct {
+	N, Steps, Batch int
+	Model           string // teacher checkpoint; "" => the committed base teacher
+	Seed            uint64
+	Dump            string // safetensors file for the starting noise and the images; "" => none
+}
+
+// sampleResult is what `dnas bench --sample N --json` prints;
+// bench/torch_sample.py prints the same keys for PyTorch.
+type sampleResult struct {
+	Impl          string  `json:"impl"`
+	BLAS          string  `json:"blas"`
+	Threads       int     `json:"threads"` // BLAS threads per product
+	Workers       int     `json:"workers"` // goroutines a layer splits its batch over
+	Model         string  `json:"model"`
+	Sampler       string  `json:"sampler"`
+	Images        int     `json:"images"`
+	Steps         int     `json:"steps"`
+	Batch         int     `json:"batch"`
+	Forwards      int     `json:"forwards"` // network calls: batches x steps
+	Params        int64   `json:"params"`
+	MACsPerSample int64   `json:"macs_per_sample"`
+	Seconds       float64 `json:"seconds"` // wall time of the whole sampling, teacher loading excluded
+	ImagesPerS    float64 `json:"images_per_s"`
+	MsPerForward  float64 `json:"ms_per_forward"`
+	CPUSeconds    float64 `json:"cpu_seconds"` // user+system time of all threads
+	PeakRSSMB     float64 `json:"peak_rss_mb"`
+	Mean          float64 `json:"mean"` // of all pixels: a cheap check that both sides made images
+	Std           float64 `json:"std"`
+}
+
+// runSampleBench loads the teacher, times diffusion.Sample (the sampler
+// every dnas command uses) on it, and prints the result.
+func runSampleBench(o sampleBenchOptions, asJSON bool) error {
+	var (
+		t   *dnas.Teacher
+		err error
+	)
+	if o.Model != "" {
+		t, err = dnas.LoadTeacher(o.Model)
+	} else {
+		t, err = dnas.LoadTeacherPreset("base")
+	}
+	if err != nil {
+		return err
+	}
+	res, images, err := benchSample(t, o)
+	if err != nil {
+		return err
+	}
+	if o.Dump != "" {
+		if err := writeSampleDump(o, t, images); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		out, _ := json.Marshal(res)
+		fmt.Println(string(out))
+		return nil
+	}
+	fmt.Printf("dnas (Go %s), BLAS %s, %d workers\n", runtime.Version(), res.BLAS, res.Workers)
+	fmt.Printf("%s: %s\n", res.Model, res.Sampler)
+	fmt.Printf("%d images, batch %d (%d forwards): %.2f s, %.2f images/s, %.1f ms/forward, CPU %.2f s, peak_rss_mb %.0f\n",
+		res.Images, res.Batch, res.Forwards, res.Seconds, res.ImagesPerS, res.MsPerForward, res.CPUSeconds, res.PeakRSSMB)
+	if o.Dump != "" {
+		fmt.Printf("noise and images -> %s\n", o.Dump)
+	}
+	return nil
+}
+
+// benchSample warms the network up with one untimed forward of a full
+// batch (buffers are allocated on first use; PyTorch's side warms up too),
+// then times sampling o.N images and returns the figures and the images.
+func benchSample(t *dnas.Teacher, o sampleBenchOptions) (*sampleResult, *tensor.Tensor, error) {
+	cfg := t.Preset.UNet
+	o.Batch = min(o.Batch, o.N) // as diffusion.Sample does: the batch reported is the one run
+	sampler := diffusion.NewDDIM(t.Schedule, o.Steps, 0)
+	warm := tensor.New(o.Batch, cfg.InChannels, cfg.Resolution, cfg.Resolution)
+	t.Net.SetTraining(false)
+	if _, err := t.Net.Predict(warm, make([]float32, warm.Shape[0])); err != nil {
+		return nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start, cpu := time.Now(), cpuSeconds()
+	images, err := diffusion.Sample(ctx, t, sampler, diffusion.SampleOptions{N: o.N, Channels: cfg.InChannels,
+		Size: cfg.Resolution, Seed: o.Seed, BatchSize: o.Batch, Reporter: progress.Discard})
+	seconds, cpuSec := time.Since(start).Seconds(), cpuSeconds()-cpu
+	if err != nil {
+		return nil, nil, err
+	}
+	forwards := (o.N + o.Batch - 1) / o.Batch * len(sampler.Timesteps())
+	var sum, sq float64
+	for _, v := range images.Data {
+		sum += float64(v)
+		sq += float64(v) * float64(v)
+	}
+	n := float64(len(images.Data))
+	mean := sum / n
+	return &sampleResult{
+		Impl: "dnas-go", BLAS: blas.Name(), Threads: blas.Threads(), Workers: tensor.Workers,
+		Model: fmt.Sprintf("%s (step %d)", t.Source, t.Step), Sampler: sampler.Name(),
+		Images: o.N, Steps: o.Steps, Batch: o.Batch, Forwards: forwards,
+		Params: t.Net.NumParams(), MACsPerSample: t.Net.MACs(),
+		Seconds: seconds, ImagesPerS: float64(o.N) / seconds, MsPerForward: seconds / float64(forwards) * 1e3,
+		CPUSeconds: cpuSec, PeakRSSMB: peakRSSMB(),
+		Mean: mean, Std: math.Sqrt(max(sq/n-mean*mean, 0) * n / max(n-1, 1)),
+	}, images, nil
+}
+
+// writeSampleDump saves the starting noise of every image (regenerated the
+// way diffusion.Sample draws it: a PCG seeded (seed, i) per image) and the
+// sampled images, for bench/torch_sample.py --check to sample from the same
+// noise and compare.
+func writeSampleDump(o sampleBenchOptions, t *dnas.Teacher, images *tensor.Tensor) error {
+	per := images.Numel() / images.Shape[0]
+	noise := make([]float32, images.Numel())
+	for i := range images.Shape[0] {
+		diffusion.FillNormal(noise[i*per:(i+1)*per], rand.New(rand.NewPCG(o.Seed, uint64(i))))
+	}
+	var f checkpoint.File
+	f.Add("noise", images.Shape, noise)
+	f.Add("images", images.Shape, images.Data)
+	f.SetMeta("steps", strconv.Itoa(o.Steps))
+	f.SetMeta("seed", strconv.FormatUint(o.Seed, 10))
+	f.SetMeta("model", t.Source)
+	if err := f.Save(o.Dump); err != nil {
+		return fmt.Errorf("--sample-dump: %w", err)
+	}
+	return nil
 }
