@@ -157,13 +157,46 @@ func (b *Block) SetKernels(ks []int) error {
 	return nil
 }
 
+// Widths returns the active inner-width multiplier of each of the block's
+// ResBlocks, in ResBlocks order.
+func (b *Block) Widths() []float64 {
+	rs := b.ResBlocks()
+	ws := make([]float64, len(rs))
+	for i, r := range rs {
+		ws[i] = r.Width()
+	}
+	return ws
+}
+
+// SetWidths sets the inner-width multiplier of each of the block's
+// ResBlocks (in ResBlocks order); on error nothing changes.
+func (b *Block) SetWidths(ws []float64) error {
+	rs := b.ResBlocks()
+	if len(ws) != len(rs) {
+		return fmt.Errorf("unet: block %s has %d ResBlocks, got %d widths", b.Name, len(rs), len(ws))
+	}
+	for i, w := range ws {
+		if !slices.Contains(rs[i].WidthChoices, w) {
+			return fmt.Errorf("unet: block %s: ResBlock %s has no width %v (it can take %v)", b.Name, rs[i].Name, w, rs[i].WidthChoices)
+		}
+	}
+	for i, w := range ws {
+		rs[i].SetWidth(w)
+	}
+	return nil
+}
+
 // NumCandidates is the number of architectures of the block: the product of
-// its convs' choice counts (81 for an encoder block of the default supernet,
-// 729 for a decoder block).
+// its convs' kernel-choice counts and of its ResBlocks' width-choice counts
+// (81 for an encoder block of the default supernet, 729 for a decoder
+// block; with 3 width choices, 81·9 = 729 and 729·27 = 19683).
 func (b *Block) NumCandidates() int {
 	n := 1
 	for _, c := range b.convs {
 		n *= len(c.Kernels)
+	}
+	for _, r := range b.ResBlocks() {
+		n *= len(r.WidthChoices)
 	}
 	return n
 }
@@ -196,8 +229,25 @@ func (b *Block) params(all bool) []*nn.Param {
 	return ps
 }
 
-// NumParams counts the weights of the block's active path.
-func (b *Block) NumParams() int64 { return nn.CountParams(b.Params()) }
+// NumParams counts the weights of the block's active path, ResBlocks at
+// their active width (ResBlock.NumParams): what a standalone block of this
+// architecture holds.
+func (b *Block) NumParams() int64 {
+	var n int64
+	for _, s := range b.steps {
+		switch s.kind {
+		case stepConv, stepUpConv:
+			n += nn.CountParams(s.conv.Params())
+		case stepRes:
+			n += s.res.NumParams()
+		case stepAttn:
+			n += nn.CountParams(s.attn.Params())
+		case stepHead:
+			n += nn.CountParams(s.norm.Params()) + nn.CountParams(s.conv.Params())
+		}
+	}
+	return n
+}
 
 // MACs counts the multiply-accumulates of the block's active path for one
 // sample (convs, linears and attention matmuls, as torch_unet.py's macs()).
@@ -223,8 +273,7 @@ func (b *Block) SearchableMACs() int64 {
 	var m int64
 	for _, s := range b.steps {
 		if s.kind == stepRes {
-			mid := []int{1, s.res.Cout, s.in[2], s.in[3]}
-			m += s.res.Conv1.MACs(s.in) + s.res.Conv2.MACs(mid)
+			m += s.res.Conv1.MACs(s.in) + s.res.Conv2.MACs(s.res.midShape(s.in))
 		}
 	}
 	return m

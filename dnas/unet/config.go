@@ -25,11 +25,19 @@
 // Searchable: the two convs of every ResBlock (conv1, conv2). Each is a
 // ConvChoice holding one Conv2d per kernel size of Config.KernelChoices (a
 // supernet when there are several) and the index of the active one.
+//
+// Beyond the paper (METHOD.md, open question 2), a ResBlock's inner width
+// (conv1's output channels = the time projection's outputs = Norm2's
+// channels = conv2's input channels) can be a fraction of Cout: Config.Widths
+// builds a narrow network, Config.WidthChoices a supernet that keeps the
+// full-width weights and slices them to the active width (see InnerChannels
+// for the rounding rule and ResBlock for the slicing).
 package unet
 
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -52,6 +60,59 @@ type Config struct {
 	// for; nil => just the conv's kernel from Kernels (a plain network). A
 	// supernet uses {1, 3, 5}.
 	KernelChoices []int `json:"kernel_choices,omitempty"`
+
+	// Widths gives the inner-width multiplier of every ResBlock, in
+	// UNet.ResBlocks order (block after block, ResBlock after ResBlock: the
+	// ResBlock of searchable convs 2i and 2i+1); nil => 1 everywhere (the
+	// full width). Each multiplier is in (0, 1]; the inner width is
+	// InnerChannels(Cout, groups, w) channels.
+	Widths []float64 `json:"widths,omitempty"`
+	// WidthChoices lists the multipliers every ResBlock of a supernet can
+	// run at; the block then holds full-width weights and a narrower width
+	// runs on a slice of them. nil => each ResBlock is built at its Widths
+	// entry with weights of exactly that size (a plain, genuinely narrower
+	// network). Off (nil) by default.
+	WidthChoices []float64 `json:"width_choices,omitempty"`
+}
+
+// InnerChannels is the rule that turns a width multiplier into channels.
+// A ResBlock whose full inner width is c channels, normalised by Norm2 in
+// groups GroupNorm groups of c/groups channels each, runs at multiplier w
+// with the first n groups, n = round(w·groups) clamped to [1, groups]:
+//
+//	channels = n · c/groups,  sliceGroups = n
+//
+// The group size stays the same, so the groups of a narrow block are
+// exactly the first groups of the full-width GroupNorm (slicing commutes
+// with the normalisation) and the group count always divides the channels.
+// For example c = 32 in 8 groups of 4: w = 0.5 -> 16 channels in 4 groups,
+// w = 0.75 -> 24 in 6. Rounding is half away from zero; when two
+// multipliers round to the same n they describe the same architecture.
+func InnerChannels(c, groups int, w float64) (channels, sliceGroups int) {
+	n := int(math.Round(w * float64(groups)))
+	n = max(1, min(groups, n))
+	return n * (c / groups), n
+}
+
+// innerOf applies InnerChannels to a ResBlock with cout output channels.
+func (c Config) innerOf(cout int, w float64) (channels, groups int) {
+	return InnerChannels(cout, c.groupsFor(cout), w)
+}
+
+// widthAt returns the width multiplier of ResBlock i (1 when Widths is nil).
+func (c Config) widthAt(i int) float64 {
+	if c.Widths == nil {
+		return 1
+	}
+	return c.Widths[i]
+}
+
+// widthChoicesAt returns the multipliers ResBlock i can run at.
+func (c Config) widthChoicesAt(i int) []float64 {
+	if c.WidthChoices == nil {
+		return []float64{c.widthAt(i)}
+	}
+	return c.WidthChoices
 }
 
 // NumResBlocksTotal is the number of ResBlocks: NumResBlocks per encoder
@@ -166,6 +227,34 @@ func (c Config) Validate() error {
 			}
 			if c.KernelChoices != nil && !slices.Contains(c.KernelChoices, k) {
 				bad("kernels[%d] = %d is not one of kernel_choices %v", i, k, c.KernelChoices)
+				break
+			}
+		}
+	}
+	validMult := func(w float64) bool { return w > 0 && w <= 1 } // false for NaN
+	if c.WidthChoices != nil {
+		if len(c.WidthChoices) == 0 {
+			bad("width_choices is empty: want nil (no width search) or multipliers such as [0.5, 0.75, 1]")
+		}
+		for i, w := range c.WidthChoices {
+			if !validMult(w) {
+				bad("width_choices[%d] = %v: a width multiplier must be in (0, 1]", i, w)
+			}
+			if slices.Index(c.WidthChoices, w) != i {
+				bad("width_choices lists %v twice", w)
+			}
+		}
+	}
+	if n := c.NumResBlocksTotal(); c.Widths != nil && len(c.Widths) != n {
+		bad("widths has %d multipliers, but this network has %d ResBlocks (one multiplier each)", len(c.Widths), n)
+	} else {
+		for i, w := range c.Widths {
+			if !validMult(w) {
+				bad("widths[%d] = %v: a width multiplier must be in (0, 1] (1 is the full width)", i, w)
+				break
+			}
+			if c.WidthChoices != nil && !slices.Contains(c.WidthChoices, w) {
+				bad("widths[%d] = %v is not one of width_choices %v", i, w, c.WidthChoices)
 				break
 			}
 		}

@@ -23,7 +23,7 @@ type UNet struct {
 
 	blocks   []*Block
 	convs    []*ConvChoice
-	drops    []*ResBlock // ResBlocks in build order, for the dropout seeds
+	drops    []*ResBlock // ResBlocks in build order (= ResBlocks order), also for the dropout seeds
 	training bool
 
 	temb      *tensor.Tensor     // temb of the last whole-network Forward
@@ -40,6 +40,7 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 	}
 	cfg.Mult, cfg.AttnRes = slices.Clone(cfg.Mult), slices.Clone(cfg.AttnRes)
 	cfg.Kernels, cfg.KernelChoices = slices.Clone(cfg.Kernels), slices.Clone(cfg.KernelChoices)
+	cfg.Widths, cfg.WidthChoices = slices.Clone(cfg.Widths), slices.Clone(cfg.WidthChoices)
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	u := &UNet{Config: cfg}
 	ch, tdim, last := cfg.Ch, 4*cfg.Ch, len(cfg.Mult)-1
@@ -48,8 +49,9 @@ func New(cfg Config, seed uint64) (*UNet, error) {
 	shape := func(c, r int) []int { return []int{1, c, r, r} }
 
 	newRes := func(name string, cin, cout int) (*ResBlock, error) {
-		i := len(u.convs)
-		r, err := newResBlock(cfg, name, cin, cout, tdim, cfg.choicesAt(i), cfg.choicesAt(i+1), cfg.kernelAt(i), cfg.kernelAt(i+1), rng)
+		i, j := len(u.convs), len(u.drops)
+		r, err := newResBlock(cfg, name, cin, cout, tdim, cfg.choicesAt(i), cfg.choicesAt(i+1), cfg.kernelAt(i), cfg.kernelAt(i+1),
+			cfg.widthChoicesAt(j), cfg.widthAt(j), rng)
 		if err != nil {
 			return nil, err
 		}
@@ -244,12 +246,50 @@ func (u *UNet) SetKernels(ks []int) error {
 	return nil
 }
 
-// SubnetConfig is the Config of a plain network with the active kernels: the
-// standalone model of the current supernet path (build it with New).
+// ResBlocks returns every ResBlock, block after block (in Blocks order):
+// the order of Config.Widths and SetWidths. ResBlock i owns searchable convs
+// 2i (Conv1) and 2i+1 (Conv2).
+func (u *UNet) ResBlocks() []*ResBlock { return u.drops }
+
+// Widths returns the active inner-width multiplier of every ResBlock.
+func (u *UNet) Widths() []float64 {
+	ws := make([]float64, len(u.drops))
+	for i, r := range u.drops {
+		ws[i] = r.Width()
+	}
+	return ws
+}
+
+// SetWidths sets the inner-width multiplier of every ResBlock (ResBlocks
+// order), each one of its WidthChoices: with SetKernels, the path of a
+// width supernet. On error nothing changes.
+func (u *UNet) SetWidths(ws []float64) error {
+	if len(ws) != len(u.drops) {
+		return fmt.Errorf("unet: SetWidths: got %d widths, the network has %d ResBlocks", len(ws), len(u.drops))
+	}
+	for i, w := range ws {
+		if !slices.Contains(u.drops[i].WidthChoices, w) {
+			return fmt.Errorf("unet: SetWidths: widths[%d] = %v, but ResBlock %s can take %v", i, w, u.drops[i].Name, u.drops[i].WidthChoices)
+		}
+	}
+	for i, w := range ws {
+		u.drops[i].SetWidth(w)
+	}
+	return nil
+}
+
+// SubnetConfig is the Config of a plain network with the active kernels and
+// widths: the standalone model of the current supernet path (build it with
+// New), whose convs have exactly the active path's shapes. Widths stays nil
+// when every ResBlock runs at full width.
 func (u *UNet) SubnetConfig() Config {
 	c := u.Config
 	c.Mult, c.AttnRes = slices.Clone(c.Mult), slices.Clone(c.AttnRes)
 	c.Kernels, c.KernelChoices = u.Kernels(), nil
+	c.Widths, c.WidthChoices = nil, nil
+	if ws := u.Widths(); slices.ContainsFunc(ws, func(w float64) bool { return w != 1 }) {
+		c.Widths = ws
+	}
 	return c
 }
 
@@ -273,7 +313,9 @@ func (u *UNet) SetDropoutSeed(seed uint64) {
 }
 
 // Params returns the weights of the active path: the TimeMLP's, then every
-// block's in Blocks order.
+// block's in Blocks order. In a width supernet the ResBlocks' weights are the
+// full-width ones even when a narrower width runs (the gradient of the
+// slice lands in them); NumParams counts what the path actually uses.
 func (u *UNet) Params() []*nn.Param {
 	ps := u.Time.Params()
 	for _, b := range u.blocks {
@@ -283,7 +325,7 @@ func (u *UNet) Params() []*nn.Param {
 }
 
 // AllParams returns every weight, including the inactive kernel choices of
-// a supernet.
+// a supernet (a width supernet's weights are full-width: slices are views).
 func (u *UNet) AllParams() []*nn.Param {
 	ps := u.Time.Params()
 	for _, b := range u.blocks {
@@ -292,8 +334,15 @@ func (u *UNet) AllParams() []*nn.Param {
 	return ps
 }
 
-// NumParams counts the weights of the active path.
-func (u *UNet) NumParams() int64 { return nn.CountParams(u.Params()) }
+// NumParams counts the weights of the active path, ResBlocks at their
+// active width: the parameter count of the standalone subnet of this path.
+func (u *UNet) NumParams() int64 {
+	n := nn.CountParams(u.Time.Params())
+	for _, b := range u.blocks {
+		n += b.NumParams()
+	}
+	return n
+}
 
 // MACs counts the multiply-accumulates of one sample at one timestep along
 // the active path: every conv, linear (the TimeMLP included) and attention
@@ -315,11 +364,12 @@ func (u *UNet) SearchableMACs() int64 {
 	return m
 }
 
-// SearchableParams counts the weights of the active searchable convs only.
+// SearchableParams counts the weights of the active searchable convs only
+// (at their active channel slices).
 func (u *UNet) SearchableParams() int64 {
 	var n int64
 	for _, c := range u.convs {
-		n += nn.CountParams(c.Params())
+		n += c.NumParams()
 	}
 	return n
 }
