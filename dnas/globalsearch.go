@@ -87,7 +87,9 @@ func (g genome) key() string { return fmt.Sprint([]int(g)) }
 // population holds the teacher architecture (always feasible) and random
 // architectures; each generation keeps the Parents best and fills the rest
 // with children by uniform crossover of two random parents followed by
-// per-block mutation. Deterministic for a given seed.
+// per-block mutation. A mutation redraws the block's whole candidate, so
+// with a width search it changes kernels and widths together (a candidate
+// is one choice of both, see Candidate). Deterministic for a given seed.
 func GlobalSearch(r *SearchResult, opts GlobalSearchOptions) (*SearchResult, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ type RandomSearchOptions struct {
 }
 
 // RandomSearch draws architectures uniformly (one random candidate per
-// block) and returns the first whose whole-model MACs lie within Tolerance of
+// block: kernels and, with a width search, widths) and returns the first whose whole-model MACs lie within Tolerance of
 // TargetMACs, ignoring the losses: the "random architecture at equal MACs"
 // control of the ablation. If none is drawn within tolerance, the closest one
 // is returned (Notes says so). The result has Method "random".

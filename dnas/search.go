@@ -20,18 +20,30 @@ import (
 )
 
 // Candidate is one architecture of one block in stage 2: the kernel size of
-// every searchable conv of the block (in the order the UNet lists them), and
-// what the search measured for it with the supernet's shared weights.
+// every searchable conv of the block (in the order the UNet lists them),
+// with a width search the inner-width multiplier of every ResBlock of the
+// block, and what the search measured for it with the supernet's shared
+// weights.
 type Candidate struct {
-	Kernels []int   `json:"kernels"` // kernel size per searchable conv of the block
-	Loss    float64 `json:"loss"`    // MSE to the teacher's block output on the evaluation set
-	MACs    int64   `json:"macs"`    // multiply-accumulates of the block, one sample
-	Params  int64   `json:"params"`  // parameters of the block on this path
+	Kernels []int `json:"kernels"` // kernel size per searchable conv of the block
+	// Widths is the width multiplier per ResBlock of the block (ResBlock i
+	// holds convs 2i and 2i+1); nil without a width search (full width).
+	Widths []float64 `json:"widths,omitempty"`
+	Loss   float64   `json:"loss"`   // MSE to the teacher's block output on the evaluation set
+	MACs   int64     `json:"macs"`   // multiply-accumulates of the block, one sample
+	Params int64     `json:"params"` // parameters of the block on this path
+}
+
+// IsTeacher reports whether the candidate is the teacher's architecture:
+// every kernel 3 and every width 1.
+func (c Candidate) IsTeacher() bool {
+	return allEqual(c.Kernels, 3) && !slices.ContainsFunc(c.Widths, func(w float64) bool { return w != 1 })
 }
 
 // BlockSearch is the candidate table of one block: every candidate the
 // search evaluated, which one is the baseline (the teacher's architecture,
-// all kernels 3, inside the supernet) and which one was chosen.
+// all kernels 3 at full width, inside the supernet) and which one was
+// chosen.
 type BlockSearch struct {
 	Block      string      `json:"block"` // block name, e.g. "enc1", "mid", "dec0"
 	Index      int         `json:"index"` // position in UNet.Blocks()
@@ -86,6 +98,38 @@ func (r *SearchResult) Kernels() []int {
 		k = append(k, r.Blocks[i].Chosen().Kernels...)
 	}
 	return k
+}
+
+// Widths lists the chosen width multiplier of every ResBlock of the model,
+// block after block: the Widths field of the subnet's unet.Config. It is nil
+// when every chosen width is 1 or the search had no widths (nil means full
+// width in a unet.Config).
+func (r *SearchResult) Widths() []float64 {
+	var ws []float64
+	narrow := false
+	for i := range r.Blocks {
+		c := r.Blocks[i].Chosen()
+		for _, w := range c.Widths {
+			narrow = narrow || w != 1
+		}
+		ws = append(ws, c.Widths...)
+	}
+	if !narrow {
+		return nil
+	}
+	return ws
+}
+
+// SubnetConfig returns the unet.Config of the chosen architecture for a
+// teacher of config base: base with the chosen kernels and widths, as a
+// plain network (no kernel or width choices), so unet.New builds convs of
+// exactly the chosen sizes. BuildSubnet builds from it.
+func (r *SearchResult) SubnetConfig(base unet.Config) unet.Config {
+	c := base
+	c.Mult, c.AttnRes = slices.Clone(base.Mult), slices.Clone(base.AttnRes)
+	c.Kernels, c.KernelChoices = r.Kernels(), nil
+	c.Widths, c.WidthChoices = r.Widths(), nil
+	return c
 }
 
 // MACs is the whole model's multiply-accumulates (one sample, one timestep)
@@ -176,7 +220,8 @@ func (r *SearchResult) CheckTeacher(id string) error {
 }
 
 // Validate checks the internal consistency of a result (indexes in range,
-// every block has candidates, one baseline per block).
+// every block has candidates, the candidates of a block agree on their
+// number of convs and ResBlocks, widths are multipliers in (0, 1]).
 func (r *SearchResult) Validate() error {
 	if len(r.Blocks) == 0 {
 		return errors.New("search result has no blocks: run the search (stage 2) first")
@@ -190,10 +235,21 @@ func (r *SearchResult) Validate() error {
 		if b.Baseline < 0 || b.Baseline >= n || b.Choice < 0 || b.Choice >= n {
 			return fmt.Errorf("search result: block %s has baseline %d / choice %d outside its %d candidates", b.Block, b.Baseline, b.Choice, n)
 		}
-		k := len(b.Candidates[0].Kernels)
+		k, w := len(b.Candidates[0].Kernels), len(b.Candidates[0].Widths)
 		for _, c := range b.Candidates {
 			if len(c.Kernels) != k {
 				return fmt.Errorf("search result: block %s mixes candidates with %d and %d convs", b.Block, k, len(c.Kernels))
+			}
+			if len(c.Widths) != w {
+				return fmt.Errorf("search result: block %s mixes candidates with %d and %d widths", b.Block, w, len(c.Widths))
+			}
+			if w > 0 && 2*w != k {
+				return fmt.Errorf("search result: block %s has candidates with %d convs but %d widths (one per ResBlock, i.e. per 2 convs)", b.Block, k, w)
+			}
+			for _, x := range c.Widths {
+				if !(x > 0 && x <= 1) {
+					return fmt.Errorf("search result: block %s has a candidate with width %v, outside (0, 1]", b.Block, x)
+				}
 			}
 		}
 	}
@@ -210,6 +266,9 @@ func (r *SearchResult) Clone() *SearchResult {
 		nb.Candidates = make([]Candidate, len(b.Candidates))
 		for j, cd := range b.Candidates {
 			cd.Kernels = append([]int(nil), cd.Kernels...)
+			if cd.Widths != nil {
+				cd.Widths = append([]float64(nil), cd.Widths...)
+			}
 			nb.Candidates[j] = cd
 		}
 		c.Blocks[i] = nb
@@ -326,20 +385,49 @@ func (b *BlockSearch) ParetoFront() []int {
 	return front
 }
 
+// HasWidths reports whether the search had width choices (its candidates
+// record widths).
+func (r *SearchResult) HasWidths() bool {
+	return len(r.Blocks) > 0 && len(r.Blocks[0].Candidates) > 0 && r.Blocks[0].Candidates[0].Widths != nil
+}
+
+// NumCandidates is the number of candidates the search evaluated, over all
+// blocks.
+func (r *SearchResult) NumCandidates() int {
+	n := 0
+	for i := range r.Blocks {
+		n += len(r.Blocks[i].Candidates)
+	}
+	return n
+}
+
 // Table renders the chosen architecture block by block as a Markdown table
-// (kernels, loss vs baseline, MACs vs baseline).
+// (kernels, with a width search the widths, loss vs baseline, MACs vs
+// baseline, and the number of candidates).
 func (r *SearchResult) Table() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "| block | kernels (chosen) | loss | baseline loss | MACs | baseline MACs | candidates |\n")
-	fmt.Fprintf(&sb, "|---|---|---|---|---|---|---|\n")
+	wh, wsep := "", ""
+	if r.HasWidths() {
+		wh, wsep = " widths (chosen) |", "---|"
+	}
+	fmt.Fprintf(&sb, "| block | kernels (chosen) |%s loss | baseline loss | MACs | baseline MACs | candidates |\n", wh)
+	fmt.Fprintf(&sb, "|---|---|%s---|---|---|---|---|\n", wsep)
 	for i := range r.Blocks {
 		b := &r.Blocks[i]
 		c, base := b.Chosen(), b.BaselineCandidate()
-		fmt.Fprintf(&sb, "| %s | %v | %.5f | %.5f | %s | %s | %d |\n", b.Block, c.Kernels, c.Loss, base.Loss,
+		wc := ""
+		if wh != "" {
+			wc = fmt.Sprintf(" %v |", c.Widths)
+		}
+		fmt.Fprintf(&sb, "| %s | %v |%s %.5f | %.5f | %s | %s | %d |\n", b.Block, c.Kernels, wc, c.Loss, base.Loss,
 			FormatCount(c.MACs), FormatCount(base.MACs), len(b.Candidates))
 	}
-	fmt.Fprintf(&sb, "| **total** (%s) | | %.5f | %.5f | %s | %s | |\n", r.Method, r.TotalLoss(), r.BaselineLoss(),
-		FormatCount(r.MACs()), FormatCount(r.TeacherMACs()))
+	wt, count := "", ""
+	if wh != "" {
+		wt, count = " |", fmt.Sprintf(" %d", r.NumCandidates())
+	}
+	fmt.Fprintf(&sb, "| **total** (%s) | |%s %.5f | %.5f | %s | %s |%s |\n", r.Method, wt, r.TotalLoss(), r.BaselineLoss(),
+		FormatCount(r.MACs()), FormatCount(r.TeacherMACs()), count)
 	return sb.String()
 }
 
@@ -348,8 +436,17 @@ func (r *SearchResult) String() string {
 	if len(r.Blocks) == 0 {
 		return "SearchResult{empty}"
 	}
-	return fmt.Sprintf("SearchResult{%s: %s MACs (teacher %s, -%.1f%%), %s params, kernels %v}",
-		r.Method, FormatCount(r.MACs()), FormatCount(r.TeacherMACs()), 100*r.MACReduction(), FormatCount(r.Params()), r.Kernels())
+	widths := ""
+	if r.HasWidths() {
+		ws := r.Widths()
+		if ws == nil {
+			widths = ", widths all 1"
+		} else {
+			widths = fmt.Sprintf(", widths %v", ws)
+		}
+	}
+	return fmt.Sprintf("SearchResult{%s: %s MACs (teacher %s, -%.1f%%), %s params, kernels %v%s}",
+		r.Method, FormatCount(r.MACs()), FormatCount(r.TeacherMACs()), 100*r.MACReduction(), FormatCount(r.Params()), r.Kernels(), widths)
 }
 
 // FormatCount prints a count with a k/M/G suffix (1234567 -> "1.23M").
@@ -428,9 +525,12 @@ type SearchOptions struct {
 // pairs and noise, drawn from Seed), runs the teacher on it once to get every
 // block's inputs and outputs, then, for every searchable block, evaluates
 // every candidate architecture of the block (every combination of kernel
-// sizes of its convs) with the supernet's shared weights: its MSE to the
-// teacher's block output, its MACs and its parameters. The baseline of a
-// block is the all-3x3 candidate inside the supernet. The returned result
+// sizes of its convs and, with SupernetOptions.WidthChoices, of widths of
+// its ResBlocks: kernel combinations outer, widths inner) with the
+// supernet's shared weights: its MSE to the teacher's block output, its MACs
+// and its parameters (at the candidate's widths: those of the standalone
+// block). The baseline of a block is the all-3x3, full-width candidate
+// inside the supernet. The returned result
 // keeps every candidate and holds the block-wise choice (SelectBlockwise
 // with LossScale); GlobalSearch and RandomSearch can re-select from it.
 //
@@ -471,8 +571,8 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 	}
 	s.Net.SetTraining(false)
 	temb := s.Net.Time.Forward(nb.TF).Clone()
-	defer s.setTeacherKernels()
-	if err := s.setTeacherKernels(); err != nil {
+	defer s.setTeacherPath()
+	if err := s.setTeacherPath(); err != nil {
 		return nil, err
 	}
 	res = &SearchResult{Method: "table", Teacher: s.Teacher.ID(), LossScale: opts.LossScale, Seed: opts.Seed, EvalBatch: opts.EvalBatch}
@@ -495,30 +595,45 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 		for c, conv := range b.Convs() {
 			choices[c] = conv.Kernels
 		}
-		for _, ks := range kernelProduct(choices) {
-			if err := ctx.Err(); err != nil {
-				tr.Done(done, 0)
-				return nil, err
+		widthSets := [][]float64{nil} // without a width search: the full width, no Widths recorded
+		if s.Opts.searchesWidths() {
+			var wc [][]float64
+			for _, r := range b.ResBlocks() {
+				wc = append(wc, r.WidthChoices)
 			}
+			widthSets = choiceProduct(wc)
+		}
+		for _, ks := range kernelProduct(choices) {
 			if err := b.SetKernels(ks); err != nil {
 				return nil, err
 			}
-			out, err := s.Net.RunBlock(i, in)
-			if err != nil {
-				return nil, err
+			for _, ws := range widthSets {
+				if err := ctx.Err(); err != nil {
+					tr.Done(done, 0)
+					return nil, err
+				}
+				if ws != nil {
+					if err := b.SetWidths(ws); err != nil {
+						return nil, err
+					}
+				}
+				out, err := s.Net.RunBlock(i, in)
+				if err != nil {
+					return nil, err
+				}
+				c := Candidate{Kernels: slices.Clone(ks), Widths: slices.Clone(ws), Loss: float64(nn.MSELoss(out.Out, io[i].Out.Out, nil)), MACs: b.MACs(), Params: b.NumParams()}
+				if c.IsTeacher() {
+					bs.Baseline = len(bs.Candidates)
+				}
+				bs.Candidates = append(bs.Candidates, c)
+				done++
+				tr.Step(done, opts.EvalBatch, c.Loss)
 			}
-			c := Candidate{Kernels: ks, Loss: float64(nn.MSELoss(out.Out, io[i].Out.Out, nil)), MACs: b.MACs(), Params: b.NumParams()}
-			if allEqual(ks, 3) {
-				bs.Baseline = len(bs.Candidates)
-			}
-			bs.Candidates = append(bs.Candidates, c)
-			done++
-			tr.Step(done, opts.EvalBatch, c.Loss)
 		}
 		if bs.Baseline < 0 {
-			return nil, fmt.Errorf("search: block %s has no all-3x3 candidate (kernel choices %v must include 3)", b.Name, s.Opts.KernelChoices)
+			return nil, fmt.Errorf("search: block %s has no all-3x3 full-width candidate (kernel choices %v must include 3, width choices %v must include 1)", b.Name, s.Opts.KernelChoices, s.Opts.WidthChoices)
 		}
-		if err := b.SetKernels(bs.BaselineCandidate().Kernels); err != nil {
+		if err := s.setTeacherPath(); err != nil {
 			return nil, err
 		}
 		res.Blocks = append(res.Blocks, bs)
@@ -529,10 +644,14 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 
 // kernelProduct lists every combination of one kernel per conv, the first
 // conv varying slowest.
-func kernelProduct(choices [][]int) [][]int {
-	out := [][]int{{}}
+func kernelProduct(choices [][]int) [][]int { return choiceProduct(choices) }
+
+// choiceProduct lists every combination of one value per position from
+// choices[position], the first position varying slowest.
+func choiceProduct[T any](choices [][]T) [][]T {
+	out := [][]T{{}}
 	for _, cs := range choices {
-		var next [][]int
+		var next [][]T
 		for _, prefix := range out {
 			for _, k := range cs {
 				next = append(next, append(slices.Clone(prefix), k))

@@ -23,10 +23,17 @@ import (
 //	x0 ~ MNIST, t ~ U{0..T-1} in antithetic pairs (t, T-1-t), eps ~ N(0, I)
 //	x_t = sqrt(aBar_t) x0 + sqrt(1 - aBar_t) eps
 //	teacher (frozen) runs on x_t, t: inputs In_b (+ skips) and output Out_b of b
-//	path ~ uniform: one kernel size per searchable conv of b
+//	path ~ uniform: one kernel size per searchable conv of b (and, with
+//	      SupernetOptions.WidthChoices, one width per ResBlock of b)
 //	loss = MSE(student_b(In_b, skips, temb_student(t)), Out_b)
 //	Adam (lr 2e-4) on the path's weights and the student's time MLP, after
 //	clipping their gradient norm to 1.0.
+//
+// On a narrow path the weights are the full-width ones (a slice of them
+// runs); the gradient is zero outside the slice, and Adam updates the whole
+// tensor, so the unused channels drift only by Adam's momentum, as they do
+// when a sliced weight is trained in PyTorch. Kernel choices off the path
+// have no gradient and are not touched at all (each has its own Adam).
 //
 // TrainStep does one step of one block, TrainBlock N steps of one block,
 // TrainAll N steps of every block (block after block, or all blocks on each
@@ -215,6 +222,9 @@ func (s *Supernet) saveParams(path string, params []*nn.Param, meta map[string]s
 	}
 	f.SetMeta("format", supernetFormat)
 	f.SetMeta("teacher", s.Teacher.ID())
+	if w := s.widthMeta(); w != "" {
+		f.SetMeta("width_choices", w)
+	}
 	return f.Save(path)
 }
 
@@ -237,6 +247,16 @@ func (s *Supernet) loadParams(f *checkpoint.File, params []*nn.Param) error {
 }
 
 const supernetFormat = "dnas-supernet-block/1"
+
+// widthMeta is the checkpoint's record of the width choices the supernet was
+// trained with ("" without width search, as in checkpoints that predate it).
+func (s *Supernet) widthMeta() string {
+	if !s.Opts.searchesWidths() {
+		return ""
+	}
+	w, _ := jsonString(s.Opts.WidthChoices)
+	return w
+}
 
 // SaveBlock writes the named block's checkpoint into dir.
 func (s *Supernet) SaveBlock(dir, block string) error {
@@ -283,6 +303,15 @@ func (s *Supernet) Load(dir string) ([]string, error) {
 		}
 		if f.Metadata["teacher"] != id {
 			return nil, fmt.Errorf("%s was trained against teacher %s, not this teacher %s: train a new supernet", path, f.Metadata["teacher"], id)
+		}
+		if got, want := f.Metadata["width_choices"], s.widthMeta(); got != want {
+			describe := func(w string) string {
+				if w == "" {
+					return "no width search"
+				}
+				return "width choices " + w
+			}
+			return nil, fmt.Errorf("%s was trained with %s, this supernet has %s: use the same width choices (dnas run --widths) or a new directory", path, describe(got), describe(want))
 		}
 		return f, nil
 	}

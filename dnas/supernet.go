@@ -38,7 +38,15 @@ type SupernetOptions struct {
 	// steps; parallel runs the teacher once per step for all blocks.
 	Parallel bool `json:"parallel"`
 	// WidthChoices is the width-multiplier extension of METHOD.md (open
-	// question 2). It is not implemented: only nil or {1} is accepted.
+	// question 2), off by default: the inner-width multipliers every
+	// ResBlock may take, e.g. {0.5, 0.75, 1}. Each multiplier must be in
+	// (0, 1], listed once, and 1 (the teacher's width, the baseline) must be
+	// among them. The supernet keeps full-width weights and a narrower width
+	// runs on their leading slice (unet.ResBlock; channel counts are rounded
+	// to whole GroupNorm groups, unet.InnerChannels); stage 1 draws a width
+	// per ResBlock along with the kernels, and every candidate of stage 2
+	// is a choice of kernels and widths. Empty (or just {1}) searches
+	// kernels only, exactly as without this field.
 	WidthChoices []float64 `json:"width_choices,omitempty"`
 }
 
@@ -100,8 +108,8 @@ func NewSupernet(teacher *Teacher, data *mnist.Dataset, opts SupernetOptions) (*
 	if !slices.Contains(o.KernelChoices, 3) {
 		return nil, fmt.Errorf("dnas.NewSupernet: kernel choices %v must include 3, the teacher's kernel (the baseline of every block)", o.KernelChoices)
 	}
-	if len(o.WidthChoices) > 0 && !(len(o.WidthChoices) == 1 && o.WidthChoices[0] == 1) {
-		return nil, fmt.Errorf("dnas.NewSupernet: width multipliers %v are not implemented in this version (only kernel sizes are searched); leave WidthChoices empty", o.WidthChoices)
+	if err := CheckWidthChoices(o.WidthChoices); err != nil {
+		return nil, fmt.Errorf("dnas.NewSupernet: %w", err)
 	}
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("dnas.NewSupernet: batch size %d must be >= 1", o.BatchSize)
@@ -109,6 +117,10 @@ func NewSupernet(teacher *Teacher, data *mnist.Dataset, opts SupernetOptions) (*
 	cfg := teacher.Preset.UNet
 	cfg.Kernels = nil
 	cfg.KernelChoices = slices.Clone(o.KernelChoices)
+	cfg.Widths, cfg.WidthChoices = nil, nil
+	if o.searchesWidths() {
+		cfg.WidthChoices = slices.Clone(o.WidthChoices)
+	}
 	net, err := unet.New(cfg, o.Seed)
 	if err != nil {
 		return nil, fmt.Errorf("dnas.NewSupernet: %w", err)
@@ -122,20 +134,55 @@ func NewSupernet(teacher *Teacher, data *mnist.Dataset, opts SupernetOptions) (*
 	n := len(net.Blocks())
 	s.Steps = make([]int, n)
 	s.Losses = make([][]float64, n)
-	if err := s.setTeacherKernels(); err != nil {
+	if err := s.setTeacherPath(); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// setTeacherKernels puts every searchable conv on kernel 3 (the teacher
-// architecture).
-func (s *Supernet) setTeacherKernels() error {
+// CheckWidthChoices checks a list of width multipliers for
+// SupernetOptions.WidthChoices (and `dnas run --widths`): empty is fine (no
+// width search); otherwise every multiplier must be in (0, 1], none may be
+// listed twice, and 1 must be one of them.
+func CheckWidthChoices(ws []float64) error {
+	if len(ws) == 0 {
+		return nil
+	}
+	for _, w := range ws {
+		if !(w > 0 && w <= 1) {
+			return fmt.Errorf("width multiplier %v: each must be in (0, 1] (1 is the teacher's width; e.g. 0.5,0.75,1)", w)
+		}
+	}
+	for i, w := range ws {
+		if slices.Index(ws, w) != i {
+			return fmt.Errorf("width multipliers %v list %v twice: give each once", ws, w)
+		}
+	}
+	if !slices.Contains(ws, 1) {
+		return fmt.Errorf("width multipliers %v must include 1, the teacher's width (the baseline of every block)", ws)
+	}
+	return nil
+}
+
+// searchesWidths reports whether the options search widths (more than the
+// full width alone).
+func (o SupernetOptions) searchesWidths() bool { return len(o.WidthChoices) > 1 }
+
+// setTeacherPath puts every searchable conv on kernel 3 and every ResBlock
+// at full width (the teacher architecture).
+func (s *Supernet) setTeacherPath() error {
 	ks := make([]int, len(s.Net.SearchableConvs()))
 	for i := range ks {
 		ks[i] = 3
 	}
-	return s.Net.SetKernels(ks)
+	ws := make([]float64, len(s.Net.ResBlocks()))
+	for i := range ws {
+		ws[i] = 1
+	}
+	if err := s.Net.SetKernels(ks); err != nil {
+		return err
+	}
+	return s.Net.SetWidths(ws)
 }
 
 // BlockNames lists the names of the searchable blocks, in the order they
@@ -195,7 +242,9 @@ func (s *Supernet) BlockSteps() map[string]int {
 
 // NumCandidates is the number of candidate architectures of every block
 // (e.g. 81 for an encoder block of the base teacher, 729 for a decoder
-// block) and the size of the whole search space (their product).
+// block; with WidthChoices, times the number of width choices per ResBlock:
+// 729 and 19683 with three widths) and the size of the whole search space
+// (their product).
 func (s *Supernet) NumCandidates() (perBlock map[string]int, total float64) {
 	perBlock = map[string]int{}
 	total = 1
@@ -215,8 +264,12 @@ func (s *Supernet) String() string {
 		i, _ := s.blockIndex(name)
 		parts = append(parts, fmt.Sprintf("%s:%d cand/%d steps", name, per[name], s.Steps[i]))
 	}
-	return fmt.Sprintf("supernet of %s, kernels %v, %d searchable convs, %.3g architectures, %s weights; %s",
-		s.Teacher.Preset.Name, s.Opts.KernelChoices, len(s.Net.SearchableConvs()), total,
+	widths := ""
+	if s.Opts.searchesWidths() {
+		widths = fmt.Sprintf(", widths %v per ResBlock", s.Opts.WidthChoices)
+	}
+	return fmt.Sprintf("supernet of %s, kernels %v%s, %d searchable convs, %.3g architectures, %s weights; %s",
+		s.Teacher.Preset.Name, s.Opts.KernelChoices, widths, len(s.Net.SearchableConvs()), total,
 		FormatCount(nn.CountParams(s.Net.AllParams())), strings.Join(parts, ", "))
 }
 
@@ -253,7 +306,9 @@ func (s *Supernet) batch(rng *rand.Rand) *diffusion.NoisyBatch {
 }
 
 // samplePath activates a uniformly drawn kernel for every searchable conv of
-// block b.
+// block b and, in a width supernet, a uniformly drawn width for every
+// ResBlock of b (drawn after the kernels, so without widths the stream is
+// that of a kernel-only supernet).
 func (s *Supernet) samplePath(b *unet.Block, rng *rand.Rand) {
 	ks := make([]int, len(b.Convs()))
 	for i, c := range b.Convs() {
@@ -261,6 +316,17 @@ func (s *Supernet) samplePath(b *unet.Block, rng *rand.Rand) {
 	}
 	if err := b.SetKernels(ks); err != nil {
 		panic(err) // the kernels come from the conv's own choices
+	}
+	if !s.Opts.searchesWidths() {
+		return
+	}
+	rs := b.ResBlocks()
+	ws := make([]float64, len(rs))
+	for i, r := range rs {
+		ws[i] = r.WidthChoices[rng.IntN(len(r.WidthChoices))]
+	}
+	if err := b.SetWidths(ws); err != nil {
+		panic(err) // the widths come from the ResBlock's own choices
 	}
 }
 
