@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,11 +37,16 @@ func runPipeline(args []string) error {
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
 	seed := fs.Uint64("seed", 1, "seed of the supernet and the retraining")
+	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
+	}
+	widthChoices, err := parseWidths(*widths)
+	if err != nil {
+		return err
 	}
 	opts, err := dnas.DefaultPipelineOptions(*preset)
 	if err != nil {
@@ -48,6 +54,7 @@ func runPipeline(args []string) error {
 	}
 	opts.OutDir, opts.TeacherPath = *out, *teacher
 	opts.Supernet.Seed, opts.Retrain.Seed = *seed, *seed
+	opts.Supernet.WidthChoices = widthChoices
 	if *stage1 > 0 {
 		opts.Stage1Steps = *stage1
 	}
@@ -199,6 +206,27 @@ func runAblation(args []string) error {
 		return err
 	}
 	return dnas.WriteAblationReport(ab, *out)
+}
+
+// parseWidths reads --widths: comma-separated width multipliers, each in
+// (0, 1], none twice, 1 among them (dnas.CheckWidthChoices); "" is no
+// width search.
+func parseWidths(s string) ([]float64, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var ws []float64
+	for _, f := range strings.Split(s, ",") {
+		w, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			return nil, fmt.Errorf("--widths %q: %q is not a number; give multipliers such as 0.5,0.75,1", s, f)
+		}
+		ws = append(ws, w)
+	}
+	if err := dnas.CheckWidthChoices(ws); err != nil {
+		return nil, fmt.Errorf("--widths %q: %w", s, err)
+	}
+	return ws, nil
 }
 
 // readRunJSON decodes the JSON file at path into v.
