@@ -6,7 +6,7 @@ BIN      := bin/dnas
 PRESET   ?= small
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all deps build demo test test-go test-kernel test-notebooks bench generate clean
+.PHONY: all deps build demo test test-go test-kernel test-notebooks bench bench-sample generate clean
 
 all: build
 
@@ -39,6 +39,12 @@ test-notebooks: build
 # PyTorch and dnas side by side in one run, with the ratios.
 bench: deps build
 	./bench/compare.sh
+
+# Issue 3's sampling target: 1,000 images, DDIM 50 steps, base teacher, batch 100,
+# dnas then PyTorch (about 10 minutes each on 2 quiet cores; SAMPLE=100 for a quick look).
+SAMPLE ?= 1000
+bench-sample: deps build
+	./bench/compare.sh --sample $(SAMPLE) --sample-steps 50 --sample-batch 100 --rounds 1
 
 generate:
 	$(GO) generate ./...

@@ -8,20 +8,31 @@
 # step better than the wall clock (PyTorch's include OpenMP's spin-waiting).
 #
 # usage: bench/compare.sh [--batch 64] [--steps 10] [--rounds 2] [--gonum]
-#   --gonum  also time dnas on its pure-Go BLAS fallback (DNAS_BLAS=gonum)
+#        bench/compare.sh --sample N [--sample-steps 50] [--sample-batch 100] [--model F] [--no-check]
+#   --gonum   also time dnas on its pure-Go BLAS fallback (DNAS_BLAS=gonum)
+#   --sample  instead time sampling N images with DDIM (eta 0) from the base teacher
+#             (models/base.safetensors, or --model FILE) in dnas and in PyTorch
+#             (bench/torch_sample.py), same batch for both, and first check that
+#             both turn the same noise into the same images (--no-check skips it)
 # env: DNAS (the dnas binary, default bin/dnas, built if missing),
 #      PY (default /usr/bin/python3), DNAS_BLAS (as for dnas).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 batch=64 steps=10 rounds=2 gonum=0
+sample=0 sample_steps=50 sample_batch=100 model=models/base.safetensors check=1
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--batch) batch=$2; shift 2 ;;
 	--steps) steps=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
 	--gonum) gonum=1; shift ;;
-	-h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+	--sample) sample=$2; shift 2 ;;
+	--sample-steps) sample_steps=$2; shift 2 ;;
+	--sample-batch) sample_batch=$2; shift 2 ;;
+	--model) model=$2; shift 2 ;;
+	--no-check) check=0; shift ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -39,6 +50,57 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+
+if [ "$sample" -gt 0 ]; then
+	if ! "$DNAS" bench --help 2>&1 | grep -q -- -sample-steps; then
+		echo "compare.sh: $DNAS has no bench --sample (built before it existed): rebuild it (make build)" >&2
+		exit 1
+	fi
+	read -r load0 _ </proc/loadavg
+	if [ "$check" = 1 ]; then
+		echo "check: dnas and pytorch from the same noise, 4 images, $sample_steps steps" >&2
+		"$DNAS" bench --sample 4 --sample-steps "$sample_steps" --model "$model" --sample-dump "$out/dump.safetensors" --json >/dev/null
+		"$PY" bench/torch_sample.py --check "$out/dump.safetensors" --model "$model" >"$out/check.json" ||
+			{ cat "$out/check.json"; echo "compare.sh: dnas and PyTorch sample different images" >&2; exit 1; }
+	fi
+	for r in $(seq 1 "$rounds"); do
+		echo "round $r/$rounds: dnas, $sample images" >&2
+		"$DNAS" bench --json --sample "$sample" --sample-steps "$sample_steps" --sample-batch "$sample_batch" --model "$model" >>"$out/go.jsonl"
+		echo "round $r/$rounds: pytorch, $sample images" >&2
+		"$PY" bench/torch_sample.py --n "$sample" --steps "$sample_steps" --batch "$sample_batch" --model "$model" >>"$out/torch.jsonl"
+	done
+	read -r load1 _ </proc/loadavg
+	"$PY" - "$out" "$load0" "$load1" <<'PYEOF'
+import json, os, sys
+d, load0, load1 = sys.argv[1], sys.argv[2], sys.argv[3]
+def best(name):
+    runs = [json.loads(l) for l in open(os.path.join(d, name)) if l.strip()]
+    b = dict(min(runs, key=lambda r: r["seconds"]))
+    b["cpu_seconds"] = min(r["cpu_seconds"] for r in runs)
+    b["peak_rss_mb"] = max(r["peak_rss_mb"] for r in runs)
+    b["rounds"] = len(runs)
+    return b
+go, pt = best("go.jsonl"), best("torch.jsonl")
+print("dnas:    %s, %d workers" % (go["blas"], go["workers"]))
+print("pytorch: %s, %d threads" % (pt["version"], pt["threads"]))
+print("%s, %s, batch %d, %d forwards; best of %d; load average %s at start, %s at end" % (
+    go["model"], go["sampler"], go["batch"], go["forwards"], go["rounds"], load0, load1))
+print("%-15s %10s %10s %12s" % ("%d images" % go["images"], "dnas", "pytorch", "dnas/pytorch"))
+for label, key in [("seconds", "seconds"), ("ms/forward", "ms_per_forward"), ("CPU seconds", "cpu_seconds"),
+                   ("peak RSS MB", "peak_rss_mb")]:
+    print("%-15s %10.1f %10.1f %12.2f" % (label, go[key], pt[key], go[key] / pt[key]))
+print("%-15s %10.2f %10.2f" % ("images/s", go["images_per_s"], pt["images_per_s"]))
+chk = None
+if os.path.exists(os.path.join(d, "check.json")):
+    chk = json.load(open(os.path.join(d, "check.json")))
+    print("same noise -> same images: max |dnas - pytorch| = %.2g over %d images, %d steps (tol %g)" % (
+        chk["max_abs_diff"], chk["images"], chk["steps"], chk["tol"]))
+print(json.dumps({"dnas": go, "pytorch": pt, "check": chk, "load_start": float(load0), "load_end": float(load1),
+                  "ratio_seconds": go["seconds"] / pt["seconds"], "ratio_rss": go["peak_rss_mb"] / pt["peak_rss_mb"]}))
+PYEOF
+	exit 0
+fi
+
 for r in $(seq 1 "$rounds"); do
 	echo "round $r/$rounds: dnas" >&2
 	"$DNAS" bench --json --batch "$batch" --steps "$steps" >>"$out/go.jsonl"
