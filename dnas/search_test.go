@@ -1,9 +1,13 @@
 package dnas
 
 import (
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"dnas/dnas/unet"
 )
 
 // handTable builds a two-block candidate table by hand.
@@ -173,4 +177,137 @@ func TestRandomSearchEqualMACs(t *testing.T) {
 	if _, err := RandomSearch(r, RandomSearchOptions{}); err == nil {
 		t.Error("no target: want an error")
 	}
+}
+
+// widthTable is a two-block table of a width search: enc0 has one ResBlock
+// (2 convs, 1 width), mid two (4 convs, 2 widths).
+func widthTable() *SearchResult {
+	return &SearchResult{
+		Method: "table", Teacher: "teacher-A", FixedMACs: 100, FixedParams: 10,
+		Blocks: []BlockSearch{
+			{Block: "enc0", Baseline: 0, Candidates: []Candidate{
+				{Kernels: []int{3, 3}, Widths: []float64{1}, Loss: 0.20, MACs: 90, Params: 9}, // baseline
+				{Kernels: []int{3, 3}, Widths: []float64{0.5}, Loss: 0.19, MACs: 45, Params: 5},
+				{Kernels: []int{1, 1}, Widths: []float64{1}, Loss: 0.30, MACs: 10, Params: 1},
+				{Kernels: []int{1, 1}, Widths: []float64{0.5}, Loss: 0.40, MACs: 5, Params: 1},
+			}},
+			{Block: "mid", Baseline: 0, Candidates: []Candidate{
+				{Kernels: []int{3, 3, 3, 3}, Widths: []float64{1, 1}, Loss: 1.0, MACs: 900, Params: 90}, // baseline
+				{Kernels: []int{3, 3, 3, 3}, Widths: []float64{1, 0.75}, Loss: 0.9, MACs: 790, Params: 80},
+				{Kernels: []int{1, 1, 1, 1}, Widths: []float64{0.5, 0.5}, Loss: 1.4, MACs: 60, Params: 6},
+			}},
+		},
+	}
+}
+
+func TestWidthTableSelectSaveLoad(t *testing.T) {
+	r := widthTable()
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := SelectBlockwise(r, 1.0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// enc0: the half-width 3x3 (0.19 <= 0.20, 45 MACs); mid: the 0.75-wide second ResBlock.
+	if s.Blocks[0].Choice != 1 || s.Blocks[1].Choice != 1 {
+		t.Fatalf("choices %d %d, want 1 1", s.Blocks[0].Choice, s.Blocks[1].Choice)
+	}
+	if ws := s.Widths(); len(ws) != 3 || ws[0] != 0.5 || ws[1] != 1 || ws[2] != 0.75 {
+		t.Errorf("widths %v, want [0.5 1 0.75]", ws)
+	}
+	if !s.HasWidths() || !strings.Contains(s.Table(), "| [0.5] |") || !strings.Contains(s.String(), "widths [0.5 1 0.75]") {
+		t.Errorf("the table and summary should show the widths:\n%s\n%s", s.Table(), s)
+	}
+	// The teacher architecture has full width: Widths is nil, as in a Config.
+	if ws := TeacherArchitecture(s).Widths(); ws != nil {
+		t.Errorf("teacher architecture widths %v, want nil", ws)
+	}
+	cfg := s.SubnetConfig(testConfig())
+	if len(cfg.Widths) != 3 || cfg.WidthChoices != nil || cfg.KernelChoices != nil || len(cfg.Kernels) != 6 {
+		t.Errorf("subnet config %+v", cfg)
+	}
+	path := filepath.Join(t.TempDir(), "search.json")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	l, err := LoadSearchResult(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Blocks[1].Chosen().Widths[1] != 0.75 || l.MACs() != s.MACs() || len(l.Blocks[0].Candidates[3].Widths) != 1 {
+		t.Errorf("round trip lost the widths: %v", l)
+	}
+	// Clones do not share widths.
+	c := l.Clone()
+	c.Blocks[1].Candidates[1].Widths[1] = 0.5
+	if l.Blocks[1].Candidates[1].Widths[1] != 0.75 {
+		t.Error("Clone shares the widths slices")
+	}
+	// Inconsistent width records are refused.
+	bad := widthTable()
+	bad.Blocks[1].Candidates[2].Widths = []float64{0.5}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "mixes candidates with 2 and 1 widths") {
+		t.Errorf("mixed widths: %v", err)
+	}
+	bad = widthTable()
+	bad.Blocks[0].Candidates[1].Widths = []float64{1.5}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "width 1.5") {
+		t.Errorf("width 1.5: %v", err)
+	}
+	// Global and random search choose among kernels x widths.
+	g, err := GlobalSearch(r, GlobalSearchOptions{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Budget 1.2: enc0 1x1 full width (0.30) + mid [3 3 3 3] w [1 0.75]
+	// (0.9) = 1.2 at 100+10+790 = 900 is the cheapest feasible (the
+	// narrowest mid, 1.4, breaks the budget with any enc0).
+	if ws := g.Widths(); g.MACs() != 900 || len(ws) != 3 || ws[0] != 1 || ws[2] != 0.75 {
+		t.Errorf("global: %d MACs, widths %v; want 900 and [1 1 0.75]", g.MACs(), ws)
+	}
+	rs, err := RandomSearch(r, RandomSearchOptions{TargetMACs: 165, Tolerance: 0.001, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 100 + 5 + 60 is the only architecture at 165 MACs.
+	if rs.MACs() != 165 || rs.Widths() == nil || rs.Widths()[0] != 0.5 {
+		t.Errorf("random at 165 MACs: %d, widths %v", rs.MACs(), rs.Widths())
+	}
+}
+
+// TestOldSearchJSONLoads reads a result written before width search
+// existed: it loads, has no widths, and reports as it did.
+func TestOldSearchJSONLoads(t *testing.T) {
+	old := `{"method":"blockwise","teacher":"teacher-A","loss_scale":1,"seed":1234,"eval_batch":4,
+	 "blocks":[{"block":"enc0","index":0,"candidates":[
+	   {"kernels":[3,3],"loss":0.2,"macs":90,"params":9},
+	   {"kernels":[1,1],"loss":0.1,"macs":10,"params":1}],"baseline":0,"choice":1}],
+	 "fixed_macs":100,"fixed_params":10}`
+	path := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := LoadSearchResult(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.HasWidths() || r.Widths() != nil || r.MACs() != 110 || !r.Blocks[0].BaselineCandidate().IsTeacher() {
+		t.Errorf("old result: widths %v, MACs %d", r.Widths(), r.MACs())
+	}
+	if strings.Contains(r.Table(), "widths") || strings.Contains(r.String(), "widths") {
+		t.Errorf("an old result's report mentions widths:\n%s\n%s", r.Table(), r)
+	}
+	if cfg := r.SubnetConfig(testConfig()); cfg.Widths != nil || len(cfg.Kernels) != 2 {
+		t.Errorf("old result's subnet config: widths %v kernels %v", cfg.Widths, cfg.Kernels)
+	}
+	b, err := json.Marshal(r.Blocks[0].Candidates[0])
+	if err != nil || strings.Contains(string(b), "widths") {
+		t.Errorf("a candidate without widths must not write a widths field: %s", b)
+	}
+}
+
+// testConfig is a small unet config for SubnetConfig checks.
+func testConfig() unet.Config {
+	return unet.Config{InChannels: 1, Resolution: 8, Ch: 8, Mult: []int{1}, NumResBlocks: 1}
 }

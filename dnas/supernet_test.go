@@ -3,6 +3,7 @@ package dnas
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -285,5 +286,192 @@ func TestSearchBuildRetrain(t *testing.T) {
 	}
 	if lg.Beta[0] != 0 || lg.Beta[2] != 1 {
 		t.Errorf("beta log %v for a linear ramp over 3 of 6 steps", lg.Beta)
+	}
+}
+
+func TestWidthChoicesAreChecked(t *testing.T) {
+	teacher, data := testTeacher(t)
+	for _, tc := range []struct {
+		ws   []float64
+		want string
+	}{
+		{[]float64{0, 1}, "width multiplier 0: each must be in (0, 1]"},
+		{[]float64{-0.5, 1}, "width multiplier -0.5"},
+		{[]float64{0.5, 1.25}, "width multiplier 1.25"},
+		{[]float64{0.5, 1, 0.5}, "list 0.5 twice"},
+		{[]float64{0.5, 0.75}, "must include 1"},
+	} {
+		_, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, WidthChoices: tc.ws})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("widths %v: want an error containing %q, got %v", tc.ws, tc.want, err)
+		}
+	}
+	// {1} alone is no width search: the same supernet as without it.
+	s, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3, WidthChoices: []float64{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if per, _ := s.NumCandidates(); per["mid"] != 81 || s.Net.Config.WidthChoices != nil {
+		t.Errorf("widths {1}: mid has %d candidates, config width choices %v", per["mid"], s.Net.Config.WidthChoices)
+	}
+}
+
+// TestWidthSupernetTrainSearchBuild runs the width extension end to end on
+// the tiny preset: stage 1 samples widths, the search enumerates kernels x
+// widths, and the subnet built from a narrow choice has the sliced conv
+// shapes and exactly the MACs and parameters the search reported.
+func TestWidthSupernetTrainSearchBuild(t *testing.T) {
+	teacher, data := testTeacher(t)
+	widths := []float64{0.5, 0.75, 1}
+	s, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3, Parallel: true, WidthChoices: widths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tiny: one ResBlock per encoder level (9 kernel pairs x 3 widths), two
+	// in the middle and per decoder level (81 x 9).
+	per, total := s.NumCandidates()
+	want := map[string]int{"enc0": 27, "enc1": 27, "mid": 729, "dec1": 729, "dec0": 729}
+	for name, n := range want {
+		if per[name] != n {
+			t.Errorf("block %s: %d candidates, want %d", name, per[name], n)
+		}
+	}
+	if total != 27*27*729*729*729 || !strings.Contains(s.String(), "widths [0.5 0.75 1]") {
+		t.Errorf("search space %g; %s", total, s)
+	}
+	// The starting path is the teacher's: full width, same counts.
+	if s.Net.MACs() != teacher.Net.MACs() || s.Net.NumParams() != teacher.Net.NumParams() {
+		t.Errorf("teacher path of the width supernet: %d MACs %d params, teacher %d %d", s.Net.MACs(), s.Net.NumParams(), teacher.Net.MACs(), teacher.Net.NumParams())
+	}
+	// Stage 1 draws every width.
+	seen := map[float64]bool{}
+	mid := s.Net.Block("mid")
+	for k := range 30 {
+		s.samplePath(mid, s.stepRNG(0, k))
+		for _, w := range mid.Widths() {
+			seen[w] = true
+		}
+	}
+	if len(seen) != 3 {
+		t.Errorf("30 sampled paths used widths %v, want all of %v", seen, widths)
+	}
+	if err := s.TrainAll(context.Background(), 3, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range s.BlockNames() {
+		i, _ := s.blockIndex(name)
+		if s.Steps[i] != 3 || len(s.Losses[i]) != 3 || math.IsNaN(s.Losses[i][2]) {
+			t.Errorf("block %s: %d steps, losses %v", name, s.Steps[i], s.Losses[i])
+		}
+	}
+
+	res, err := s.Search(context.Background(), SearchOptions{EvalBatch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.HasWidths() || res.NumCandidates() != 27+27+3*729 {
+		t.Fatalf("search evaluated %d candidates (widths %v), want %d", res.NumCandidates(), res.HasWidths(), 27+27+3*729)
+	}
+	for _, b := range res.Blocks {
+		nres := len(s.Net.Block(b.Block).ResBlocks())
+		if len(b.Candidates) != per[b.Block] {
+			t.Errorf("block %s: %d candidates, want %d", b.Block, len(b.Candidates), per[b.Block])
+		}
+		seen := map[string]bool{}
+		for _, c := range b.Candidates {
+			if len(c.Widths) != nres {
+				t.Fatalf("block %s: candidate %v records %d widths for %d ResBlocks", b.Block, c.Kernels, len(c.Widths), nres)
+			}
+			key := fmt.Sprint(c.Kernels, c.Widths)
+			if seen[key] {
+				t.Fatalf("block %s: candidate %s twice", b.Block, key)
+			}
+			seen[key] = true
+		}
+		if base := b.BaselineCandidate(); !base.IsTeacher() {
+			t.Errorf("block %s baseline %v %v", b.Block, base.Kernels, base.Widths)
+		}
+	}
+	if res.TeacherMACs() != teacher.Net.MACs() || res.TeacherParams() != teacher.Net.NumParams() {
+		t.Errorf("teacher MACs/params %d/%d, the teacher has %d/%d", res.TeacherMACs(), res.TeacherParams(), teacher.Net.MACs(), teacher.Net.NumParams())
+	}
+	// The supernet is back on the teacher path after the search.
+	for _, w := range s.Net.Widths() {
+		if w != 1 {
+			t.Fatalf("supernet left at widths %v after the search", s.Net.Widths())
+		}
+	}
+
+	// Force the narrowest candidate with 3x3 kernels in every block (the
+	// narrow convs must then cost less than the teacher's).
+	forced := res.Clone()
+	for i := range forced.Blocks {
+		b := &forced.Blocks[i]
+		for j, c := range b.Candidates {
+			if allEqual(c.Kernels, 3) && !slices.ContainsFunc(c.Widths, func(w float64) bool { return w != 0.5 }) {
+				b.Choice = j
+			}
+		}
+	}
+	if forced.MACs() >= forced.TeacherMACs() || forced.Params() >= forced.TeacherParams() {
+		t.Errorf("half width: %d MACs %d params, not below the teacher's %d %d", forced.MACs(), forced.Params(), forced.TeacherMACs(), forced.TeacherParams())
+	}
+	cfg := forced.SubnetConfig(teacher.Preset.UNet)
+	net, err := unet.New(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net.MACs() != forced.MACs() || net.NumParams() != forced.Params() {
+		t.Errorf("built %d MACs / %d params, search says %d / %d", net.MACs(), net.NumParams(), forced.MACs(), forced.Params())
+	}
+	if all := nn.CountParams(net.AllParams()); all != net.NumParams() {
+		t.Errorf("the built subnet holds %d weights but counts %d: it is not a plain network", all, net.NumParams())
+	}
+	for _, r := range net.ResBlocks() {
+		// Tiny: groups of 1 channel at 8 channels, of 2 at 16: half is 4 or 8.
+		n := r.Cout / 2
+		if r.Width() != 0.5 || r.Conv1.Full().Cout != n || r.Conv2.Full().Cin != n || r.Conv1.Full().K != 3 ||
+			r.TProj.Out != n || r.Norm2.C != n || r.Norm2.Groups != n/r.GroupSize {
+			t.Errorf("ResBlock %s: width %v, conv1 %d->%d, conv2 %d->%d, tproj ->%d, norm2 %d in %d groups; want inner width %d",
+				r.Name, r.Width(), r.Conv1.Full().Cin, r.Conv1.Full().Cout, r.Conv2.Full().Cin, r.Conv2.Full().Cout, r.TProj.Out, r.Norm2.C, r.Norm2.Groups, n)
+		}
+	}
+	// And a mixed choice per block: kernels and widths from the table.
+	mixed := res.Clone()
+	for i := range mixed.Blocks {
+		mixed.Blocks[i].Choice = (i*37 + 5) % len(mixed.Blocks[i].Candidates)
+	}
+	net, err = unet.New(mixed.SubnetConfig(teacher.Preset.UNet), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if net.MACs() != mixed.MACs() || net.NumParams() != mixed.Params() {
+		t.Errorf("mixed: built %d MACs / %d params, search says %d / %d", net.MACs(), net.NumParams(), mixed.MACs(), mixed.Params())
+	}
+	for _, b := range mixed.Blocks {
+		nb := net.Block(b.Block)
+		if !slices.Equal(nb.Kernels(), b.Chosen().Kernels) || !slices.Equal(nb.Widths(), b.Chosen().Widths) {
+			t.Errorf("block %s built with %v %v, chose %v %v", b.Block, nb.Kernels(), nb.Widths(), b.Chosen().Kernels, b.Chosen().Widths)
+		}
+	}
+
+	// Checkpoints record the width choices: a supernet without width
+	// search refuses them, one with the same choices restores them.
+	dir := t.TempDir()
+	if err := s.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tinySupernet(t, true).Load(dir); err == nil || !strings.Contains(err.Error(), "width choices [0.5,0.75,1]") {
+		t.Errorf("loading width-search checkpoints without widths: %v", err)
+	}
+	s2, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 9, Parallel: true, WidthChoices: widths})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if restored, err := s2.Load(dir); err != nil || len(restored) != 5 {
+		t.Fatalf("restored %v: %v", restored, err)
+	}
+	for _, name := range s.BlockNames() {
+		assertClose(t, s2.Net.Block(name).AllParams(), s.Net.Block(name).AllParams(), 0)
 	}
 }
