@@ -255,6 +255,9 @@ type RedundancyRow struct {
 	Params       int64   `json:"params"`
 	TeacherParam int64   `json:"teacher_params"`
 	Kernels      []int   `json:"kernels"`
+	// Result is the block-wise search itself (every candidate of every
+	// block), e.g. to re-select at other tolerances with SelectBlockwise.
+	Result *SearchResult `json:"-"`
 }
 
 // RedundancyStudy answers the paper's open question 1 (how the gain depends
@@ -277,7 +280,7 @@ func RedundancyStudy(ctx context.Context, teachers []*Teacher, data *mnist.Datas
 			return rows, err
 		}
 		rows = append(rows, RedundancyRow{Teacher: fmt.Sprintf("%s (ch %d)", t.Preset.Name, t.Preset.UNet.Ch), TeacherMACs: r.TeacherMACs(), SubnetMACs: r.MACs(),
-			MACReduction: r.MACReduction(), Params: r.Params(), TeacherParam: r.TeacherParams(), Kernels: r.Kernels()})
+			MACReduction: r.MACReduction(), Params: r.Params(), TeacherParam: r.TeacherParams(), Kernels: r.Kernels(), Result: r})
 	}
 	return rows, nil
 }

@@ -154,11 +154,79 @@ func TestRedundancyStudyAndComparison(t *testing.T) {
 	if len(rows) != 1 || rows[0].TeacherMACs != teacher.Net.MACs() || rows[0].SubnetMACs > rows[0].TeacherMACs {
 		t.Fatalf("rows %+v", rows)
 	}
+	if rows[0].Result == nil || rows[0].Result.MACs() != rows[0].SubnetMACs {
+		t.Fatalf("the row does not carry its search result: %+v", rows[0])
+	}
 	r := handTable()
 	b, _ := SelectBlockwise(r, 1)
 	g, _ := GlobalSearch(r, GlobalSearchOptions{})
 	md := SearchComparison(b, g, nil)
 	if !strings.Contains(md, "blockwise") || !strings.Contains(md, "global") || strings.Count(md, "\n") < 4 {
 		t.Errorf("comparison table:\n%s", md)
+	}
+}
+
+// The retraining defaults must scale with the budget: the EMA averages over
+// about the last tenth of training and warms up from the first step, and
+// the cosine LR decay ends at MinLR.
+func TestRetrainDefaultsFollowTheBudget(t *testing.T) {
+	p, err := LookupTeacherPreset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		steps int
+		ema   float32
+	}{{800, 0.9875}, {1000, 0.99}, {10000, 0.999}, {100000, 0.999}, {20, 0.9}} {
+		o := RetrainOptions{Steps: c.steps}.withDefaults(p)
+		if d := o.EMADecay - c.ema; d > 1e-6 || d < -1e-6 {
+			t.Errorf("%d steps: default EMA decay %v, want %v", c.steps, o.EMADecay, c.ema)
+		}
+	}
+	o := RetrainOptions{Steps: 800, EMADecay: 0.99}.withDefaults(p)
+	if got := o.EMADecayAt(0); got != 0.1 {
+		t.Errorf("EMA decay at step 0 = %v, want 0.1 (warm-up)", got)
+	}
+	if got := o.EMADecayAt(5000); got != 0.99 {
+		t.Errorf("EMA decay late in training = %v, want the configured 0.99", got)
+	}
+	o = RetrainOptions{Steps: 800, LR: 1e-3, WarmupSteps: 80, LRDecay: "cosine"}.withDefaults(p)
+	if o.MinLR != o.LR/20 {
+		t.Errorf("default MinLR %v, want LR/20", o.MinLR)
+	}
+	if got := o.LearningRate(39); got != 5e-4 {
+		t.Errorf("LR half way through the warm-up = %v, want 5e-4", got)
+	}
+	if got := o.LearningRate(80); got != 1e-3 {
+		t.Errorf("LR right after the warm-up = %v, want 1e-3", got)
+	}
+	if got := o.LearningRate(799); got != o.MinLR {
+		t.Errorf("LR at the last step = %v, want MinLR %v", got, o.MinLR)
+	}
+	if a, b := o.LearningRate(300), o.LearningRate(600); !(a > b && b > o.MinLR) {
+		t.Errorf("cosine decay is not decreasing: LR(300) %v, LR(600) %v", a, b)
+	}
+	o.LRDecay = ""
+	if got := o.LearningRate(799); got != 1e-3 {
+		t.Errorf("constant LR at the last step = %v, want 1e-3", got)
+	}
+	teacher, data := testTeacher(t)
+	if _, err := NewRetrainer("x", teacher, handTable(), data, RetrainOptions{Steps: 2, LRDecay: "linear"}); err == nil || !strings.Contains(err.Error(), "cosine") {
+		t.Errorf("an unknown LRDecay is accepted or the error does not name the choices: %v", err)
+	}
+}
+
+// The small preset's pipeline retrains the headline pair by default, with
+// the budget results/README.md was measured with.
+func TestSmallPipelineDefaults(t *testing.T) {
+	o, err := DefaultPipelineOptions("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.Models, ",") != "subnet,teacher-arch" {
+		t.Errorf("small models %v, want subnet,teacher-arch", o.Models)
+	}
+	if o.Retrain.Steps != 800 || o.Retrain.BatchSize != 32 || o.Retrain.LRDecay != "cosine" || o.Stage1Steps != 300 {
+		t.Errorf("small budgets changed without updating results/README.md: %+v, stage 1 %d", o.Retrain, o.Stage1Steps)
 	}
 }

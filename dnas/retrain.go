@@ -32,7 +32,8 @@ import (
 
 // BuildSubnet builds the standalone UNet of the architecture r chose for
 // teacher: the teacher's config with the chosen kernel size in every
-// searchable conv, weights initialised from seed. It checks that the built
+// searchable conv (and the chosen inner width of every ResBlock when the
+// search covered widths), weights initialised from seed. It checks that the built
 // model really uses the chosen kernels and that its MACs and parameter count
 // equal what the search reported, and refuses a result searched for another
 // teacher.
@@ -49,9 +50,8 @@ func BuildSubnet(teacher *Teacher, r *SearchResult, seed uint64) (*unet.UNet, er
 	if err := r.CheckTeacher(teacher.ID()); err != nil {
 		return nil, err
 	}
-	cfg := teacher.Preset.UNet
-	cfg.Mult, cfg.AttnRes = slices.Clone(cfg.Mult), slices.Clone(cfg.AttnRes)
-	cfg.Kernels, cfg.KernelChoices = r.Kernels(), nil
+	// The chosen kernels and, for a width search, the chosen inner widths.
+	cfg := r.SubnetConfig(teacher.Preset.UNet)
 	net, err := unet.New(cfg, seed)
 	if err != nil {
 		return nil, fmt.Errorf("dnas.BuildSubnet: %w", err)
@@ -88,18 +88,57 @@ func TeacherArchitecture(r *SearchResult) *SearchResult {
 
 // RetrainOptions configures stage 3. Zero fields take defaults.
 type RetrainOptions struct {
-	Steps       int               `json:"steps"`        // optimiser steps (default 1000)
-	BatchSize   int               `json:"batch_size"`   // images per step (default: the teacher preset's)
-	LR          float32           `json:"lr"`           // Adam learning rate (default: the teacher preset's)
-	WarmupSteps int               `json:"warmup_steps"` // linear LR warm-up (0: min(preset's, Steps/10); < 0: none)
-	GradClip    float64           `json:"grad_clip"`    // global gradient-norm clip (default 1.0)
-	EMADecay    float32           `json:"ema_decay"`    // EMA of the weights used for sampling (default 0.995)
-	Schedule    JointLossSchedule `json:"schedule"`     // beta(step) (default linear ramp over the first half)
-	Seed        uint64            `json:"seed"`         // weights, batches, timesteps, noise (default 1)
-	LogEvery    int               `json:"log_every"`    // log every block loss and the noise loss this often (default 10)
+	Steps       int     `json:"steps"`        // optimiser steps (default 1000)
+	BatchSize   int     `json:"batch_size"`   // images per step (default: the teacher preset's)
+	LR          float32 `json:"lr"`           // Adam learning rate (default: the teacher preset's)
+	WarmupSteps int     `json:"warmup_steps"` // linear LR warm-up (0: min(preset's, Steps/10); < 0: none)
+	GradClip    float64 `json:"grad_clip"`    // global gradient-norm clip (default 1.0)
+	// LRDecay is "" (constant LR after the warm-up) or "cosine": a half
+	// cosine from LR down to MinLR at the last step. A short budget ends
+	// while the loss is still falling fast; decaying the LR lets the last
+	// steps settle instead of stopping mid-jump.
+	LRDecay string  `json:"lr_decay,omitempty"`
+	MinLR   float32 `json:"min_lr,omitempty"` // final LR of the cosine decay (default LR/20)
+	// EMADecay is the decay of the EMA of the weights used for sampling.
+	// Default: 1 - 10/Steps, clamped to [0.9, 0.999], i.e. the EMA averages
+	// over roughly the last tenth of training (0.99 for 1,000 steps, 0.999
+	// for 10,000). A fixed 0.995 is too slow for short budgets: its horizon
+	// (200 steps) is half of a 400-step retraining, so the EMA lags far
+	// behind weights that are still improving quickly. Whatever the decay,
+	// the EMA warms up: at step s it uses min(EMADecay, (1+s)/(10+s)), so
+	// the random initial weights are forgotten within the first steps
+	// instead of lingering as decay^Steps of the average.
+	EMADecay float32           `json:"ema_decay"`
+	Schedule JointLossSchedule `json:"schedule"`  // beta(step) (default linear ramp over the first half)
+	Seed     uint64            `json:"seed"`      // weights, batches, timesteps, noise (default 1)
+	LogEvery int               `json:"log_every"` // log every block loss and the noise loss this often (default 10)
 	// Inherit starts from the teacher's weights wherever a weight of the
 	// subnet has the same name and shape (same kernel size); off by default.
 	Inherit bool `json:"inherit"`
+}
+
+// LearningRate is the Adam learning rate at step s (0-based) of options
+// with their defaults filled in (Retrainer.Opts): a linear warm-up over
+// WarmupSteps, then constant, or a half cosine down to MinLR when LRDecay is
+// "cosine".
+func (o RetrainOptions) LearningRate(s int) float32 {
+	if o.WarmupSteps > 0 && s < o.WarmupSteps {
+		return o.LR * float32(s+1) / float32(o.WarmupSteps)
+	}
+	if o.LRDecay != "cosine" || o.Steps <= 1 {
+		return o.LR
+	}
+	w := max(o.WarmupSteps, 0)
+	frac := math.Min(1, float64(s-w)/float64(max(1, o.Steps-1-w)))
+	return o.MinLR + (o.LR-o.MinLR)*float32(0.5*(1+math.Cos(math.Pi*frac)))
+}
+
+// EMADecayAt is the EMA decay used after step s (0-based):
+// min(EMADecay, (1+s)/(10+s)). The warm-up term is small at first (0.1
+// at step 0, 0.5 at step 8, 0.9 at step 80), so the average soon stops
+// remembering the random initial weights, then EMADecay takes over.
+func (o RetrainOptions) EMADecayAt(s int) float32 {
+	return min(o.EMADecay, float32(1+s)/float32(10+s))
 }
 
 func (o RetrainOptions) withDefaults(p TeacherPreset) RetrainOptions {
@@ -119,7 +158,10 @@ func (o RetrainOptions) withDefaults(p TeacherPreset) RetrainOptions {
 		o.GradClip = 1
 	}
 	if o.EMADecay == 0 {
-		o.EMADecay = 0.995
+		o.EMADecay = float32(min(0.999, max(0.9, 1-10/float64(o.Steps))))
+	}
+	if o.LRDecay == "cosine" && o.MinLR == 0 {
+		o.MinLR = o.LR / 20
 	}
 	if o.Schedule.Kind == "" {
 		o.Schedule = DefaultJointLossSchedule()
@@ -178,6 +220,12 @@ func NewRetrainer(name string, teacher *Teacher, r *SearchResult, data *mnist.Da
 	o := opts.withDefaults(teacher.Preset)
 	if err := o.Schedule.Validate(); err != nil {
 		return nil, err
+	}
+	if o.LRDecay != "" && o.LRDecay != "cosine" {
+		return nil, fmt.Errorf("dnas.NewRetrainer: LRDecay %q: want \"\" (constant) or \"cosine\"", o.LRDecay)
+	}
+	if o.EMADecay < 0 || o.EMADecay >= 1 {
+		return nil, fmt.Errorf("dnas.NewRetrainer: EMADecay %v must be in [0, 1) (0 picks 1 - 10/Steps)", o.EMADecay)
 	}
 	net, err := BuildSubnet(teacher, r, o.Seed)
 	if err != nil {
@@ -309,11 +357,9 @@ func (r *Retrainer) TrainStep() (st RetrainStep, err error) {
 	if norm := nn.ClipGradNorm(params, o.GradClip); math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return st, fmt.Errorf("stage 3 (%s): gradient norm %v at step %d: training diverged; lower RetrainOptions.LR", r.Name, norm, r.Step)
 	}
-	r.Adam.LR = o.LR
-	if o.WarmupSteps > 0 && r.Step < o.WarmupSteps {
-		r.Adam.LR = o.LR * float32(r.Step+1) / float32(o.WarmupSteps)
-	}
+	r.Adam.LR = o.LearningRate(r.Step)
 	r.Adam.Update()
+	r.EMA.Decay = o.EMADecayAt(r.Step)
 	r.EMA.Update()
 	if logNow {
 		r.Log.Steps = append(r.Log.Steps, r.Step)
