@@ -120,8 +120,13 @@ func run() error {
 		}
 		fmt.Printf("width %d: MAC reduction %v (%.0fs teacher, %.0fs supernet+search)\n", w, r.Reduction, r.Seconds["teacher"], r.Seconds["supernet+search"])
 		rows = append(rows, r)
+		// Written after every width, so a study stopped early still has
+		// the rows done.
+		if err := report(*out, rows, ls, *teacherSteps, *stage1, *evalBatch, *fidSamples); err != nil {
+			return err
+		}
 	}
-	return report(*out, rows, ls, *teacherSteps, *stage1, *evalBatch, *fidSamples)
+	return nil
 }
 
 func scaleKey(s float64) string { return strconv.FormatFloat(s, 'f', -1, 64) }
