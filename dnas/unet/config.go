@@ -245,6 +245,9 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	if c.Widths == nil && len(c.WidthChoices) > 0 && !slices.Contains(c.WidthChoices, 1) {
+		bad("widths is nil (every ResBlock starts at full width, 1), which is not one of width_choices %v: add 1 to the choices or give the starting widths", c.WidthChoices)
+	}
 	if n := c.NumResBlocksTotal(); c.Widths != nil && len(c.Widths) != n {
 		bad("widths has %d multipliers, but this network has %d ResBlocks (one multiplier each)", len(c.Widths), n)
 	} else {

@@ -57,6 +57,7 @@ func TestWidthConfigErrors(t *testing.T) {
 		{func(c *Config) { c.WidthChoices = []float64{0.5, 1, 0.5} }, "width_choices lists 0.5 twice"},
 		{func(c *Config) { c.WidthChoices = []float64{} }, "width_choices is empty"},
 		{func(c *Config) { c.WidthChoices = []float64{-0.5, 1} }, "width_choices[0] = -0.5"},
+		{func(c *Config) { c.WidthChoices = []float64{0.5, 0.75} }, "widths is nil (every ResBlock starts at full width, 1), which is not one of width_choices [0.5 0.75]"},
 	} {
 		cfg := tinyConfig()
 		tc.mod(&cfg)
@@ -352,5 +353,46 @@ func TestWidthSetErrorsAndNoAllocation(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	if n := testing.AllocsPerRun(20, step); n != 0 {
 		t.Errorf("a narrow-path training step allocates %v times", n)
+	}
+}
+
+// TestWidthSupernetWithoutFullWidth holds the weights of its widest choice
+// (0.75) and slices them to 0.5.
+func TestWidthSupernetWithoutFullWidth(t *testing.T) {
+	cfg := tinyConfig()
+	cfg.WidthChoices = []float64{0.5, 0.75}
+	cfg.Widths = make([]float64, cfg.NumResBlocksTotal())
+	for i := range cfg.Widths {
+		cfg.Widths[i] = 0.75
+	}
+	u, err := New(cfg, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all := nn.CountParams(u.AllParams()); all != u.NumParams() {
+		t.Errorf("holds %d weights, its widest path counts %d", all, u.NumParams())
+	}
+	for _, r := range u.ResBlocks() {
+		if want, _ := InnerChannels(r.Cout, r.Cout/r.GroupSize, 0.75); r.Mid != want || r.Conv1.Sliced() {
+			t.Errorf("ResBlock %s holds %d inner channels (sliced %v), want %d", r.Name, r.Mid, r.Conv1.Sliced(), want)
+		}
+	}
+	half := make([]float64, len(cfg.Widths))
+	for i := range half {
+		half[i] = 0.5
+	}
+	if err := u.SetWidths(half); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := New(u.SubnetConfig(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.MACs() != u.MACs() || sub.NumParams() != u.NumParams() || !u.ResBlocks()[0].Conv2.Sliced() {
+		t.Errorf("half-width path: subnet %d MACs %d params, supernet path %d %d", sub.MACs(), sub.NumParams(), u.MACs(), u.NumParams())
+	}
+	x := randTensor(rand.New(rand.NewPCG(1, 2)), 2, 1, 8, 8)
+	if y := u.Forward(x, []float32{1, 2}); len(y.Data) != len(x.Data) {
+		t.Errorf("output shape %v", y.Shape)
 	}
 }
