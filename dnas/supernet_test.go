@@ -436,6 +436,15 @@ func TestWidthSupernetTrainSearchBuild(t *testing.T) {
 				r.Name, r.Width(), r.Conv1.Full().Cin, r.Conv1.Full().Cout, r.Conv2.Full().Cin, r.Conv2.Full().Cout, r.TProj.Out, r.Norm2.C, r.Norm2.Groups, n)
 		}
 	}
+	// BuildSubnet (stage 3's model) builds the same narrow network.
+	built, err := BuildSubnet(teacher, forced, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if built.MACs() != forced.MACs() || built.NumParams() != forced.Params() || !slices.Equal(built.Widths(), net.Widths()) {
+		t.Errorf("BuildSubnet: %d MACs %d params widths %v; search %d %d, widths %v", built.MACs(), built.NumParams(), built.Widths(),
+			forced.MACs(), forced.Params(), net.Widths())
+	}
 	// And a mixed choice per block: kernels and widths from the table.
 	mixed := res.Clone()
 	for i := range mixed.Blocks {
