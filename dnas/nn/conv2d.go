@@ -74,6 +74,10 @@ type Conv2d struct {
 	shift                bool       // this call runs the shifted-product path (see shiftForward)
 	wflip                []float32  // flipWeights' kernel for the backward of a same-size conv
 	wshift               []float32  // shiftWeights' kernel: per kernel offset, a [rows, cols] matrix
+	dir                  bool       // this Forward runs the direct path (see directconv.go)
+	dgeom                directGeom // its geometry,
+	doffs                []int64    // offset table
+	dw8                  []float32  // and weights blocked by 8 output channels
 	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
 	fwdWorker, bwdWorker func(lo, hi int)
 }
@@ -163,6 +167,19 @@ func (c *Conv2d) plan(n int, forward, splitRows bool) {
 		c.parts = (c.oh + c.rowsPer - 1) / c.rowsPer
 	}
 	c.chunks = (n + c.spc - 1) / c.spc * c.parts
+	c.borrowSlots()
+}
+
+// planDirect is plan for the direct path of Forward: one sample per chunk.
+func (c *Conv2d) planDirect(n int) {
+	c.spc, c.rowsPer, c.parts, c.shift = 1, c.oh, 1, false
+	c.chunks = n
+	c.borrowSlots()
+}
+
+// borrowSlots borrows one scratch per worker (no more than chunks) and
+// resets the chunk counter.
+func (c *Conv2d) borrowSlots() {
 	workers := max(1, min(tensor.Workers, c.chunks))
 	c.slots = c.slots[:0]
 	for range workers {
@@ -209,9 +226,15 @@ func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	c.x, c.add = x, add
 	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
 	if c.n > 0 {
-		c.plan(c.n, true, true)
-		if c.shift {
-			c.shiftWeights(false)
+		c.dir = c.directOK()
+		if c.dir {
+			c.planDirect(c.n)
+			c.directSetup()
+		} else {
+			c.plan(c.n, true, true)
+			if c.shift {
+				c.shiftWeights(false)
+			}
 		}
 		c.run(c.fwdWorker)
 	}
@@ -241,9 +264,12 @@ func (c *Conv2d) forwardWorker(lo, hi int) {
 			if ci >= c.chunks {
 				break
 			}
-			if c.shift {
+			switch {
+			case c.dir:
+				c.directForward(ci, sc)
+			case c.shift:
 				c.shiftForward(ci, sc)
-			} else {
+			default:
 				c.forwardChunk(ci, sc)
 			}
 		}

@@ -1,0 +1,11 @@
+//go:build !amd64
+
+package nn
+
+// useAVX512 is false off amd64: the direct convolution's micro-kernel is
+// written in AVX-512 assembly only, and convolutions take their BLAS paths.
+var useAVX512 = false
+
+func directConv8x48(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int) {
+	panic("nn: directConv8x48 has no implementation on this architecture")
+}

@@ -1,0 +1,95 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"dnas/dnas/tensor"
+)
+
+// TestDirectConvKernel checks the assembly micro-kernel against its Go
+// statement on random data with scattered offsets.
+func TestDirectConvKernel(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: the direct path is not used")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 288} {
+		x := make([]float32, 4096)
+		for i := range x {
+			x[i] = rng.Float32()*2 - 1
+		}
+		offs := make([]int64, n)
+		for i := range offs {
+			offs[i] = int64(rng.IntN(len(x) - directBlockPixels))
+		}
+		w := make([]float32, n*directBlockChans)
+		for i := range w {
+			w[i] = rng.Float32()*2 - 1
+		}
+		bias := []float32{1, -2, 3, -4, 5, -6, 7, -8}
+		ldy := 61
+		got := make([]float32, 7*ldy+directBlockPixels)
+		want := make([]float32, len(got))
+		var xp *float32
+		var op *int64
+		var wp *float32
+		xp = &x[0]
+		if n > 0 {
+			op, wp = &offs[0], &w[0]
+		}
+		directConv8x48(xp, op, wp, n, &bias[0], &got[0], ldy)
+		directConvRef(x, offs, w, bias, want, ldy)
+		for o := range directBlockChans {
+			for p := range directBlockPixels {
+				g, e := got[o*ldy+p], want[o*ldy+p]
+				if math.Abs(float64(g-e)) > 1e-4*(1+math.Abs(float64(e))) {
+					t.Fatalf("n=%d: y[%d, %d] = %v, want %v", n, o, p, g, e)
+				}
+			}
+		}
+	}
+}
+
+// TestDirectConvMatchesBLASPaths runs the same convolutions through the
+// direct path and the BLAS paths: every kernel size, stride 1 and 2, odd
+// image sizes, padding other than K/2, ForwardAdd's per-sample bias.
+func TestDirectConvMatchesBLASPaths(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: the direct path is not used")
+	}
+	defer func(old bool) { useDirectConv = old }(useDirectConv)
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases := []struct{ cin, cout, k, stride, pad, h, w int }{
+		{3, 8, 3, 1, 1, 28, 28}, {16, 16, 1, 1, 0, 7, 7}, {5, 24, 5, 1, 2, 14, 14},
+		{8, 8, 3, 2, 1, 28, 28}, {8, 16, 3, 2, 1, 7, 7}, {4, 8, 5, 2, 2, 13, 11},
+		{6, 8, 3, 1, 0, 9, 12}, {2, 8, 1, 2, 0, 9, 9}, {7, 16, 5, 1, 1, 10, 6},
+	}
+	for _, tc := range cases {
+		c, err := NewConv2d("c", tc.cin, tc.cout, tc.k, tc.stride, tc.pad, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := tensor.New(3, tc.cin, tc.h, tc.w)
+		for i := range x.Data {
+			x.Data[i] = rng.Float32()*2 - 1
+		}
+		add := tensor.New(3, tc.cout)
+		for i := range add.Data {
+			add.Data[i] = rng.Float32()
+		}
+		useDirectConv = true
+		got := c.ForwardAdd(x, add).Clone()
+		if !c.dir {
+			t.Fatalf("%+v: the direct path was not taken", tc)
+		}
+		useDirectConv = false
+		want := c.ForwardAdd(x, add)
+		for i := range want.Data {
+			if d := math.Abs(float64(got.Data[i] - want.Data[i])); d > 1e-4*(1+math.Abs(float64(want.Data[i]))) {
+				t.Fatalf("%+v: output %d: direct %v, BLAS %v", tc, i, got.Data[i], want.Data[i])
+			}
+		}
+	}
+}
