@@ -8,8 +8,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"unsafe"
+
+	"dnas/dnas/tensor"
 
 	"github.com/ebitengine/purego"
 	"golang.org/x/sys/cpu"
@@ -36,7 +37,8 @@ type openBLAS struct {
 }
 
 // gemmArgs holds the by-reference arguments of one sgemm_ call. They live in
-// a sync.Pool so that concurrent calls do not share them and steady-state
+// a free list (tensor.FreeList, not a sync.Pool, whose per-P slots allocate
+// at random) so that concurrent calls do not share them and steady-state
 // calls do not allocate.
 //
 // args is the argument list handed to purego.SyscallN as an existing slice:
@@ -54,7 +56,7 @@ type gemmArgs struct {
 	args           [13]uintptr
 }
 
-var argPool = sync.Pool{New: func() any { return new(gemmArgs) }}
+var argPool tensor.FreeList[gemmArgs]
 
 // defaultPaths are tried in order by "auto" and "openblas": absolute paths
 // first, so that Name can say which file was opened.
@@ -146,7 +148,7 @@ func (ob *openBLAS) sgemm(transA, transB bool, m, n, k int, alpha float32, a []f
 	if m > maxInt32 || n > maxInt32 || k > maxInt32 || lda > maxInt32 || ldb > maxInt32 || ldc > maxInt32 {
 		panic(fmt.Sprintf("blas.Sgemm: sizes m=%d n=%d k=%d exceed OpenBLAS's 32-bit integers", m, n, k))
 	}
-	g := argPool.Get().(*gemmArgs)
+	g := argPool.Get()
 	// Column-major view: C^T (n x m) = op(B)^T (n x k) * op(A)^T (k x m).
 	g.transA, g.transB = 'N', 'N'
 	if transB {

@@ -9,11 +9,7 @@ package nn
 //	              reach a tensor used twice (a skip connection, a residual).
 //	MACs: 0
 
-import (
-	"sync"
-
-	"dnas/dnas/tensor"
-)
+import "dnas/dnas/tensor"
 
 // Add is an elementwise sum of two tensors of the same shape (a residual
 // connection); the zero value is ready to use.
@@ -148,11 +144,11 @@ func AddInto(name string, dst, src *tensor.Tensor) {
 		}
 		return
 	}
-	j := getAddJob()
+	j := addJobs.Get()
 	j.d, j.s = d, s
 	tensor.ParallelFor(len(d), 2, j.run)
 	j.d, j.s = nil, nil
-	putAddJob(j)
+	addJobs.Put(j)
 }
 
 // addSerialBelow is the size under which AddInto does not split its work.
@@ -165,30 +161,15 @@ type addJob struct {
 	run  func(lo, hi int)
 }
 
-// addJobs is a free list, not a sync.Pool: a Pool's per-P slots make a Get
-// on another P allocate at random (see tensor's waitGroups).
-var addJobs struct {
-	sync.Mutex
-	free []*addJob
-}
+// addJobs is a tensor.FreeList, not a sync.Pool: a Pool's per-P slots make a
+// Get on another P allocate at random.
+var addJobs = tensor.FreeList[addJob]{New: newAddJob}
 
-func getAddJob() *addJob {
-	addJobs.Lock()
-	defer addJobs.Unlock()
-	if n := len(addJobs.free); n > 0 {
-		j := addJobs.free[n-1]
-		addJobs.free = addJobs.free[:n-1]
-		return j
-	}
+// newAddJob makes an addJob with its range function bound.
+func newAddJob() *addJob {
 	j := &addJob{}
 	j.run = j.add
 	return j
-}
-
-func putAddJob(j *addJob) {
-	addJobs.Lock()
-	addJobs.free = append(addJobs.free, j)
-	addJobs.Unlock()
 }
 
 func (j *addJob) add(lo, hi int) {

@@ -829,27 +829,11 @@ func (s *convScratch) grads(nw, nb int) (dw, db []float32) {
 // The free list of scratches shared by every Conv2d. Unlike a sync.Pool it
 // never drops its buffers at a garbage collection, so steady-state steps do
 // not reallocate them.
-var (
-	scratchMu   sync.Mutex
-	scratchFree []*convScratch
-)
+var scratches tensor.FreeList[convScratch]
 
-func getScratch() *convScratch {
-	scratchMu.Lock()
-	defer scratchMu.Unlock()
-	if n := len(scratchFree); n > 0 {
-		s := scratchFree[n-1]
-		scratchFree = scratchFree[:n-1]
-		return s
-	}
-	return new(convScratch)
-}
+func getScratch() *convScratch { return scratches.Get() }
 
-func putScratch(s *convScratch) {
-	scratchMu.Lock()
-	scratchFree = append(scratchFree, s)
-	scratchMu.Unlock()
-}
+func putScratch(s *convScratch) { scratches.Put(s) }
 
 // convEnsure is tensor.Ensure for a 4-D shape, without a call (and so
 // without the heap-allocated variadic shape) when buf already has it.

@@ -27,31 +27,10 @@ var (
 	poolMu   sync.Mutex
 	poolSize int // goroutines started so far
 	poolJobs = make(chan rangeJob, 256)
-	// waitGroups is a free list rather than a sync.Pool: a Pool keeps one
-	// item per P out of reach of the others, so a Get on another P allocates
-	// at random, which would break the no-allocation promise.
-	waitGroups struct {
-		sync.Mutex
-		free []*sync.WaitGroup
-	}
+	// waitGroups are reused so that ParallelFor does not allocate (a
+	// FreeList, not a sync.Pool: see FreeList).
+	waitGroups FreeList[sync.WaitGroup]
 )
-
-func getWaitGroup() *sync.WaitGroup {
-	waitGroups.Lock()
-	defer waitGroups.Unlock()
-	if n := len(waitGroups.free); n > 0 {
-		wg := waitGroups.free[n-1]
-		waitGroups.free = waitGroups.free[:n-1]
-		return wg
-	}
-	return new(sync.WaitGroup)
-}
-
-func putWaitGroup(wg *sync.WaitGroup) {
-	waitGroups.Lock()
-	waitGroups.free = append(waitGroups.free, wg)
-	waitGroups.Unlock()
-}
 
 // ensureWorkers starts pool goroutines until there are w-1 of them (the
 // caller of ParallelFor is the w-th worker).
@@ -96,7 +75,7 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if poolSize < w-1 {
 		ensureWorkers(w)
 	}
-	wg := getWaitGroup()
+	wg := waitGroups.Get()
 	step := (n + w - 1) / w
 	for lo := step; lo < n; lo += step {
 		wg.Add(1)
@@ -116,5 +95,5 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 		break
 	}
 	wg.Wait()
-	putWaitGroup(wg)
+	waitGroups.Put(wg)
 }
