@@ -122,6 +122,9 @@ func runBench(args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	if *sampleN > 0 {
+		if *cfgJSON != "" {
+			return fmt.Errorf("--config sets the UNet of the training-step benchmark; --sample samples a teacher, whose architecture comes from its checkpoint (--model)")
+		}
 		return runSampleBench(sampleBenchOptions{N: *sampleN, Steps: *sampleSteps, Batch: *sampleBatch,
 			Model: *model, Seed: *seed, Dump: *dump}, *asJSON)
 	}
