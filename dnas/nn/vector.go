@@ -85,23 +85,6 @@ func vnormBack(d, x, dx []float32, a, b, c, m float32) {
 	}
 }
 
-// sum4 adds x with four independent accumulators (four times the throughput
-// of one dependent chain, and a smaller rounding error).
-func sum4(x []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		s0 += x[i]
-		s1 += x[i+1]
-		s2 += x[i+2]
-		s3 += x[i+3]
-	}
-	for ; i < len(x); i++ {
-		s0 += x[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
 // sumAndDot returns Σa and Σa*(b-mean), each with two independent accumulators.
 func sumAndDot(a, b []float32, mean float32) (sa, sab float32) {
 	b = b[:len(a)]

@@ -108,19 +108,7 @@ func (r *rowSums) Forward(x *tensor.Tensor) *tensor.Tensor {
 
 func (r *rowSums) run(lo, hi int) {
 	for p := lo; p < hi; p++ {
-		var a, b, c, d float32
-		row := r.x.Data[p*r.s : (p+1)*r.s]
-		i := 0
-		for ; i+4 <= len(row); i += 4 {
-			a += row[i]
-			b += row[i+1]
-			c += row[i+2]
-			d += row[i+3]
-		}
-		for ; i < len(row); i++ {
-			a += row[i]
-		}
-		r.y.Data[p] = (a + b) + (c + d)
+		r.y.Data[p] = nn.Sum(r.x.Data[p*r.s : (p+1)*r.s])
 	}
 }
 
