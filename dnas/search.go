@@ -135,20 +135,14 @@ func (r *SearchResult) SubnetConfig(base unet.Config) unet.Config {
 // MACs is the whole model's multiply-accumulates (one sample, one timestep)
 // with the chosen architecture.
 func (r *SearchResult) MACs() int64 {
-	n := r.FixedMACs
-	for i := range r.Blocks {
-		n += r.Blocks[i].Chosen().MACs
-	}
-	return n
+	macs, _ := r.total(false)
+	return macs
 }
 
 // Params is the whole model's parameter count with the chosen architecture.
 func (r *SearchResult) Params() int64 {
-	n := r.FixedParams
-	for i := range r.Blocks {
-		n += r.Blocks[i].Chosen().Params
-	}
-	return n
+	_, params := r.total(false)
+	return params
 }
 
 // SearchableMACs is the MACs of the searchable blocks alone.
@@ -157,20 +151,32 @@ func (r *SearchResult) SearchableMACs() int64 { return r.MACs() - r.FixedMACs }
 // TeacherMACs is the whole model's MACs with the teacher's architecture
 // (every block at its baseline).
 func (r *SearchResult) TeacherMACs() int64 {
-	n := r.FixedMACs
-	for i := range r.Blocks {
-		n += r.Blocks[i].BaselineCandidate().MACs
-	}
-	return n
+	macs, _ := r.total(true)
+	return macs
 }
 
 // TeacherParams is the parameter count of the teacher's architecture.
 func (r *SearchResult) TeacherParams() int64 {
-	n := r.FixedParams
+	_, params := r.total(true)
+	return params
+}
+
+// total returns the whole model's MACs and parameter count: the fixed
+// layers plus, in every block, the chosen candidate or, when teacher is
+// true, the baseline (the teacher's architecture).
+func (r *SearchResult) total(teacher bool) (macs, params int64) {
+	macs, params = r.FixedMACs, r.FixedParams
 	for i := range r.Blocks {
-		n += r.Blocks[i].BaselineCandidate().Params
+		var c Candidate
+		if teacher {
+			c = r.Blocks[i].BaselineCandidate()
+		} else {
+			c = r.Blocks[i].Chosen()
+		}
+		macs += c.MACs
+		params += c.Params
 	}
-	return n
+	return macs, params
 }
 
 // MACReduction is 1 - MACs/TeacherMACs: 0.3 means 30% fewer MACs.
