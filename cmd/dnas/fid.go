@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -21,35 +20,27 @@ func init() {
 }
 
 func runFID(args []string) error {
-	fs := flag.NewFlagSet("fid", flag.ContinueOnError)
-	preset := fs.String("preset", "small", "committed teacher to measure: small or base")
+	fs := newFlagSet("fid", `
+Samples a teacher and measures it against the 10,000 MNIST test images:
+FID on the penultimate features of the project's LeNet classifier (NOT the
+Inception FID of the paper), the fraction of samples the classifier labels
+with probability >= 0.9, and the held-out noise-prediction loss.`,
+		"dnas fid --preset small --samples 2000 --steps 50 --seed 0",
+		"dnas fid --model out/teacher-base/snapshots/step-0002000.safetensors,out/teacher-base/snapshots/step-0004000.safetensors",
+		"dnas fid --real --samples 2000",
+		"dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors")
+	common := addCommonFlags(fs, commonFlagHelp{
+		preset: "committed teacher to measure: " + presetNames(true),
+		out:    "directory for report.json and samples.png (or, with --train-classifier, the classifier file)",
+		seed:   "sampling seed; with --train-classifier the training seed",
+	})
 	model := fs.String("model", "", "teacher checkpoint(s) to measure instead, comma-separated (an FID curve over snapshots)")
-	out := fs.String("out", "", "directory for report.json and samples.png (or, with --train-classifier, the classifier file)")
 	samples := fs.Int("samples", 2000, "generated images")
 	steps := fs.Int("steps", 50, "DDIM steps")
-	seed := fs.Uint64("seed", 0, "sampling seed; with --train-classifier the training seed")
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
 	live := fs.Bool("live", false, "with --model on training checkpoints (train.safetensors): measure the live weights instead of the EMA")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: dnas fid [flags]
-
-Samples a teacher and measures it against the 10,000 MNIST test images:
-FID on the penultimate features of the project's LeNet classifier (NOT the
-Inception FID of the paper), the fraction of samples the classifier labels
-with probability >= 0.9, and the held-out noise-prediction loss.
-
-examples:
-  dnas fid --preset small --samples 2000 --steps 50 --seed 0
-  dnas fid --model out/teacher-base/snapshots/step-0002000.safetensors,out/teacher-base/snapshots/step-0004000.safetensors
-  dnas fid --real --samples 2000
-  dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,16 +48,16 @@ flags:
 	defer stop()
 	switch {
 	case *trainClf:
-		if *out == "" {
+		if common.out == "" {
 			return fmt.Errorf("--train-classifier needs --out (e.g. models/lenet.safetensors)")
 		}
-		c, acc, err := eval.TrainClassifier(ctx, eval.ClassifierTraining{Epochs: *epochs, Seed: *seed})
+		c, acc, err := eval.TrainClassifier(ctx, eval.ClassifierTraining{Epochs: *epochs, Seed: common.seed})
 		if err != nil {
 			return err
 		}
 		fmt.Printf("LeNet test accuracy %.2f%%\n", 100*acc)
-		cmd := fmt.Sprintf("dnas fid --train-classifier --epochs %d --seed %d", *epochs, *seed)
-		return c.Save(*out, map[string]string{"test_accuracy": fmt.Sprintf("%.4f", acc), "command": cmd})
+		cmd := fmt.Sprintf("dnas fid --train-classifier --epochs %d --seed %d", *epochs, common.seed)
+		return c.Save(common.out, map[string]string{"test_accuracy": fmt.Sprintf("%.4f", acc), "command": cmd})
 	case *real:
 		train, err := mnist.LoadTrain()
 		if err != nil {
@@ -90,18 +81,18 @@ flags:
 		if *live && p != "" {
 			t, err = dnas.LoadTeacherLiveWeights(p)
 		} else {
-			t, err = loadTeacherFlag(*preset, p)
+			t, err = loadTeacherFlag(common.preset, p)
 		}
 		if err != nil {
 			return err
 		}
-		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: *seed})
+		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed})
 		if err != nil {
 			return err
 		}
 		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
-		if *out != "" && len(paths) == 1 {
-			if err := writeReport(*out, rep); err != nil {
+		if common.out != "" && len(paths) == 1 {
+			if err := writeReport(common.out, rep); err != nil {
 				return err
 			}
 		}

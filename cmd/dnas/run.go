@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,9 +21,24 @@ func init() {
 
 // runPipeline is `dnas run --preset P --out DIR`.
 func runPipeline(args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	preset := fs.String("preset", "small", "teacher preset: tiny, small or base (sets every budget)")
-	out := fs.String("out", "", "output directory (required); rerun with the same one to resume")
+	fs := newFlagSet("run", `
+Runs the DiffNAS pipeline of METHOD.md on a teacher. Stage 1 trains a
+supernet by block-wise distillation; stage 2 scores every candidate of every
+block (kernel sizes, and inner widths with --widths) and keeps in each the
+one with the fewest MACs whose distillation loss is at most the baseline's
+(the teacher's own block) times --loss-scale; stage 3 retrains the searched
+subnet and the models it is compared with (--models) under the joint loss;
+then each is sampled for FID. --out receives summary.md, results.json and
+the charts. Every stage is checkpointed in --out: after Ctrl-C, the same
+command resumes.`,
+		"dnas run --preset small --out out/run",
+		"dnas run --preset small --widths 0.5,0.75,1 --loss-scale 1.05 --out out/run-widths")
+	common := addCommonFlags(fs, commonFlagHelp{
+		preset:      "teacher preset: " + presetNames(false) + " (sets every budget)",
+		out:         "output directory (required); rerun with the same one to resume",
+		seed:        "seed of the supernet and the retraining",
+		seedDefault: 1,
+	})
 	teacher := fs.String("teacher", "", "teacher checkpoint (default: the committed models/<preset>.safetensors)")
 	stage1 := fs.Int("stage1-steps", 0, "stage 1 steps per block (0: the preset's)")
 	parallel := fs.String("parallel", "", "stage 1 block order: true = all blocks on each teacher pass, false = block after block (default: the preset's)")
@@ -36,24 +50,23 @@ func runPipeline(args []string) error {
 	models := fs.String("models", "", "comma-separated models to retrain: subnet,teacher-arch,global,random (default all)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
-	seed := fs.Uint64("seed", 1, "seed of the supernet and the retraining")
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *out == "" {
+	if common.out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
 	}
 	widthChoices, err := parseWidths(*widths)
 	if err != nil {
 		return err
 	}
-	opts, err := dnas.DefaultPipelineOptions(*preset)
+	opts, err := dnas.DefaultPipelineOptions(common.preset)
 	if err != nil {
 		return err
 	}
-	opts.OutDir, opts.TeacherPath = *out, *teacher
-	opts.Supernet.Seed, opts.Retrain.Seed = *seed, *seed
+	opts.OutDir, opts.TeacherPath = common.out, *teacher
+	opts.Supernet.Seed, opts.Retrain.Seed = common.seed, common.seed
 	opts.Supernet.WidthChoices = widthChoices
 	if *stage1 > 0 {
 		opts.Stage1Steps = *stage1
@@ -118,8 +131,15 @@ func runPipeline(args []string) error {
 // runAblation is `dnas ablate --run DIR --out DIR2 --schedules ...`: the
 // beta-schedule ablation on the subnet a `dnas run` found.
 func runAblation(args []string) error {
-	fs := flag.NewFlagSet("ablate", flag.ContinueOnError)
-	run := fs.String("run", "", "directory of a finished (or searched) `dnas run` (required)")
+	fs := newFlagSet("ablate", `
+Retrains one architecture a 'dnas run' searched (--arch) once per joint-loss
+beta schedule (--schedules), from the same initial weights, seed and budget,
+evaluates each, and writes ablation.md, ablation.json and the charts to
+--out. The run's own retraining counts as the entry of its schedule when the
+budgets match. Rerun the same command to resume.`,
+		"dnas ablate --run out/run",
+		"dnas ablate --run out/run --arch global --schedules linear:0.5,noise --out out/ablation-global")
+	run := fs.String("run", "", "directory of a finished (or searched) 'dnas run' (required)")
 	out := fs.String("out", "", "output directory (default <run>/ablation); rerun to resume")
 	schedules := fs.String("schedules", "linear:0.5,cosine:0.5,hard:0.5,const:0.5,noise", "comma-separated beta schedules")
 	arch := fs.String("arch", "subnet", "which searched architecture: subnet, global, random or teacher-arch")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -24,30 +23,30 @@ func loadTeacherFlag(preset, model string) (*dnas.Teacher, error) {
 }
 
 func runSample(args []string) error {
-	fs := flag.NewFlagSet("sample", flag.ContinueOnError)
-	preset := fs.String("preset", "small", "committed teacher to sample: small or base")
+	fs := newFlagSet("sample", "Generates --n digits with a teacher and writes them as a PNG grid.",
+		"dnas sample --preset small --steps 50 --seed 0 --out samples.png")
+	common := addCommonFlags(fs, commonFlagHelp{
+		preset:     "committed teacher to sample: " + presetNames(true),
+		out:        "PNG file for the grid",
+		outDefault: "samples.png",
+		seed:       "sampling seed (image i depends only on the seed and i)",
+	})
 	model := fs.String("model", "", "teacher checkpoint to sample instead of the committed preset")
-	out := fs.String("out", "samples.png", "PNG file for the grid")
 	n := fs.Int("n", 64, "number of images")
 	steps := fs.Int("steps", 50, "DDIM steps (ignored by --sampler ddpm, which takes all T)")
 	sampler := fs.String("sampler", "ddim", "ddim or ddpm")
 	eta := fs.Float64("eta", 0, "DDIM eta: 0 deterministic, 1 DDPM-like noise")
-	seed := fs.Uint64("seed", 0, "sampling seed (image i depends only on the seed and i)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: dnas sample [flags]\n\nGenerates --n digits with a teacher and writes them as a PNG grid.\n\nexample: dnas sample --preset small --steps 50 --seed 0 --out samples.png\n\nflags:\n")
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	t, err := loadTeacherFlag(*preset, *model)
+	t, err := loadTeacherFlag(common.preset, *model)
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	x, err := t.SampleWith(ctx, *n, *seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta})
+	x, err := t.SampleWith(ctx, *n, common.seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta})
 	if err != nil {
 		return err
 	}
@@ -56,9 +55,9 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := g.Save(*out); err != nil {
+	if err := g.Save(common.out); err != nil {
 		return err
 	}
-	fmt.Printf("%d samples from %s in %s (%.1f images/s) -> %s\n", *n, t, el.Round(time.Millisecond), float64(*n)/el.Seconds(), *out)
+	fmt.Printf("%d samples from %s in %s (%.1f images/s) -> %s\n", *n, t, el.Round(time.Millisecond), float64(*n)/el.Seconds(), common.out)
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -19,46 +18,40 @@ func init() {
 }
 
 func runTeacher(args []string) error {
-	fs := flag.NewFlagSet("teacher", flag.ContinueOnError)
-	preset := fs.String("preset", "small", "teacher preset: "+fmt.Sprint(dnas.TeacherPresetNames()))
-	out := fs.String("out", "", "output directory (default out/teacher-<preset>)")
-	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length); a resumed run continues up to this total")
-	seed := fs.Uint64("seed", 1, "seed of weights, data order, timesteps, noise and dropout")
-	every := fs.Int("checkpoint-every", 500, "write the resumable training checkpoint every N steps")
-	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
-	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
-	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `usage: dnas teacher [flags]
-
+	fs := newFlagSet("teacher", `
 Trains a teacher DDPM UNet on MNIST (noise prediction, Adam, EMA) and writes
 into --out:
   train.safetensors    resumable checkpoint (weights, EMA, Adam, step, RNG, data position)
   teacher.safetensors  the EMA weights (what LoadTeacher and 'dnas sample --model' read)
   samples.png          a grid of 64 DDIM samples, and report.json with FID if --eval-samples > 0
 Running it again with the same --out resumes where it stopped (Ctrl-C or SIGTERM
-saves and stops).
-
-example: dnas teacher --preset small --seed 1 --out out/teacher-small
-
-flags:
-`)
-		fs.PrintDefaults()
-	}
+saves and stops).`,
+		"dnas teacher --preset small --seed 1 --out out/teacher-small")
+	common := addCommonFlags(fs, commonFlagHelp{
+		preset:      "teacher preset: " + presetNames(false),
+		out:         "output directory (default out/teacher-<preset>)",
+		seed:        "seed of weights, data order, timesteps, noise and dropout",
+		seedDefault: 1,
+	})
+	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length); a resumed run continues up to this total")
+	every := fs.Int("checkpoint-every", 500, "write the resumable training checkpoint every N steps")
+	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
+	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
+	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	p, err := dnas.LookupTeacherPreset(*preset)
+	p, err := dnas.LookupTeacherPreset(common.preset)
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		*out = filepath.Join("out", "teacher-"+p.Name)
+	if common.out == "" {
+		common.out = filepath.Join("out", "teacher-"+p.Name)
 	}
 	if *steps <= 0 {
 		*steps = p.Steps
 	}
-	ckpt := filepath.Join(*out, "train.safetensors")
+	ckpt := filepath.Join(common.out, "train.safetensors")
 	var tr *dnas.TeacherTrainer
 	if _, statErr := os.Stat(ckpt); statErr == nil && !*fresh {
 		if tr, err = dnas.ResumeTeacherTrainer(ckpt); err != nil {
@@ -69,10 +62,10 @@ flags:
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d of %d\n", ckpt, tr.StepNum, *steps)
 	} else {
-		if tr, err = dnas.NewTeacherTrainer(p, *seed); err != nil {
+		if tr, err = dnas.NewTeacherTrainer(p, common.seed); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "training teacher %s from scratch, seed %d, %d steps, batch %d, lr %g\n", p.Name, *seed, *steps, p.BatchSize, p.LR)
+		fmt.Fprintf(os.Stderr, "training teacher %s from scratch, seed %d, %d steps, batch %d, lr %g\n", p.Name, common.seed, *steps, p.BatchSize, p.LR)
 	}
 	tr.CheckpointPath = ckpt
 	tr.CheckpointEvery = *every
@@ -93,7 +86,7 @@ flags:
 			if err != nil {
 				return err
 			}
-			path := filepath.Join(*out, "snapshots", fmt.Sprintf("step-%07d.safetensors", tr.StepNum))
+			path := filepath.Join(common.out, "snapshots", fmt.Sprintf("step-%07d.safetensors", tr.StepNum))
 			if err := t.Save(path); err != nil {
 				return err
 			}
@@ -104,7 +97,7 @@ flags:
 	if err != nil {
 		return err
 	}
-	if err := t.Save(filepath.Join(*out, "teacher.safetensors")); err != nil {
+	if err := t.Save(filepath.Join(common.out, "teacher.safetensors")); err != nil {
 		return err
 	}
 	if *evalN <= 0 {
@@ -118,5 +111,5 @@ flags:
 		return err
 	}
 	fmt.Println(rep)
-	return writeReport(*out, rep)
+	return writeReport(common.out, rep)
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strings"
+
+	"dnas/dnas"
+	"dnas/models"
+)
+
+// newFlagSet returns the flag set of `dnas name`. Parse returns its errors
+// instead of exiting (main prints them after the command's name, and treats
+// flag.ErrHelp as success), and --help prints
+//
+//	usage: dnas name [flags]
+//
+//	about
+//
+//	example: dnas name ...    (or "examples:" and one a line, when several)
+//
+//	flags:
+//	  -flag type
+//	    	help (default ...)
+//
+// about says what the command does, wrapped at about 76 columns by the
+// caller; each example is one full command line.
+func newFlagSet(name, about string, examples ...string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: dnas %s [flags]\n\n%s\n\n", name, strings.TrimSpace(about))
+		switch len(examples) {
+		case 0:
+		case 1:
+			fmt.Fprintf(w, "example: %s\n\n", examples[0])
+		default:
+			fmt.Fprintln(w, "examples:")
+			for _, e := range examples {
+				fmt.Fprintf(w, "  %s\n", e)
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, "flags:")
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// commonFlags holds the values of --preset, --out and --seed, the flags that
+// fid, run, sample and teacher share. The names and --preset's default
+// ("small") are fixed here; what the flags mean, and the defaults of --out
+// and --seed, are each command's (commonFlagHelp).
+type commonFlags struct {
+	preset string
+	out    string
+	seed   uint64
+}
+
+// commonFlagHelp is one command's help text for the common flags, and its
+// defaults for --out and --seed.
+type commonFlagHelp struct {
+	preset      string // what the preset picks, with the names it may take (presetNames)
+	out         string
+	outDefault  string
+	seed        string
+	seedDefault uint64
+}
+
+// addCommonFlags defines --preset, --out and --seed on fs with the help h
+// and returns where Parse stores their values.
+func addCommonFlags(fs *flag.FlagSet, h commonFlagHelp) *commonFlags {
+	c := &commonFlags{}
+	fs.StringVar(&c.preset, "preset", "small", h.preset)
+	fs.StringVar(&c.out, "out", h.outDefault, h.out)
+	fs.Uint64Var(&c.seed, "seed", h.seedDefault, h.seed)
+	return c
+}
+
+// presetNames lists the teacher presets for a help text, smallest first, as
+// "tiny, small or base"; with committed, only those whose trained teacher
+// is committed in models/ (what LoadTeacherPreset can open).
+func presetNames(committed bool) string {
+	var names []string
+	for _, n := range dnas.TeacherPresetNames() {
+		if !committed || slices.Contains(models.Names(), n+".safetensors") {
+			names = append(names, n)
+		}
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+// helpOf runs `dnas name --help` in process and returns what it printed.
+func helpOf(t *testing.T, name string) string {
+	t.Helper()
+	cmd, ok := commands[name]
+	if !ok {
+		t.Fatalf("no subcommand %q is registered", name)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	read := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		read <- string(b)
+	}()
+	runErr := cmd.run([]string{"--help"})
+	os.Stderr = stderr
+	w.Close()
+	out := <-read
+	r.Close()
+	if !errors.Is(runErr, flag.ErrHelp) {
+		t.Errorf("dnas %s --help returned %v, want flag.ErrHelp (which main treats as success)", name, runErr)
+	}
+	return out
+}
+
+// TestSubcommandHelp checks that the subcommands built with newFlagSet say
+// what they do and show an example before their flags, and that the shared
+// flags keep their names and defaults.
+func TestSubcommandHelp(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		shared bool // takes --preset, --out and --seed
+		want   []string
+	}{
+		{"fid", true, []string{"examples:\n  dnas fid --preset small", `committed teacher to measure: small or base (default "small")`}},
+		{"sample", true, []string{"example: dnas sample", `PNG file for the grid (default "samples.png")`}},
+		{"teacher", true, []string{"example: dnas teacher", "teacher preset: tiny, small or base (default", "noise and dropout (default 1)"}},
+		{"run", true, []string{"examples:\n  dnas run --preset small --out", "retraining (default 1)\n"}},
+		{"ablate", false, []string{"examples:\n  dnas ablate --run", "  -run string\n"}},
+	} {
+		help := helpOf(t, c.name)
+		head := "usage: dnas " + c.name + " [flags]\n\n"
+		if !strings.HasPrefix(help, head) {
+			t.Errorf("dnas %s --help does not start with %q:\n%s", c.name, head, help)
+			continue
+		}
+		// The description: a paragraph of its own between the usage line and the examples.
+		about, _, _ := strings.Cut(strings.TrimPrefix(help, head), "\n\n")
+		if len(about) < 40 {
+			t.Errorf("dnas %s --help has no description after the usage line:\n%s", c.name, help)
+		}
+		want := c.want
+		if c.shared {
+			want = append(want, "  -preset string\n", "  -out string\n", "  -seed uint\n")
+		}
+		for _, w := range append(want, "\nflags:\n") {
+			if !strings.Contains(help, w) {
+				t.Errorf("dnas %s --help lacks %q:\n%s", c.name, w, help)
+			}
+		}
+	}
+}
+
+func TestPresetNames(t *testing.T) {
+	if got, want := presetNames(false), "tiny, small or base"; got != want {
+		t.Errorf("presetNames(false) = %q, want %q", got, want)
+	}
+	// tiny has no committed teacher (models/ holds small and base).
+	if got, want := presetNames(true), "small or base"; got != want {
+		t.Errorf("presetNames(true) = %q, want %q", got, want)
+	}
+}
