@@ -1,71 +1,32 @@
 package unet
 
 import (
-	"fmt"
 	"math/rand/v2"
 
 	"dnas/dnas/nn"
 	"dnas/dnas/tensor"
 )
 
-// sum2 writes a + b into its own buffer, split over tensor.ParallelFor with
-// a function value bound once, so that it does not allocate.
+// sum2 writes a + b into its own buffer (nn.Add, which does not allocate);
+// name identifies the layer in shape errors.
 type sum2 struct {
-	name    string
-	a, b, y *tensor.Tensor
-	fn      func(lo, hi int)
+	name string
+	add  nn.Add
 }
 
 // Forward returns a + b (same shapes) in a buffer owned by s.
 func (s *sum2) Forward(a, b *tensor.Tensor) *tensor.Tensor {
-	if !tensor.SameShape(a.Shape, b.Shape) {
-		panic(&nn.ShapeError{Layer: s.name, Op: "sum", Got: append([]int(nil), b.Shape...), Want: fmt.Sprintf("the shape of the other operand %v", a.Shape)})
-	}
-	if s.fn == nil {
-		s.fn = s.run
-	}
-	s.y = ensureLike(s.y, a)
-	s.a, s.b = a, b
-	tensor.ParallelFor(len(a.Data), 1, s.fn)
-	s.a, s.b = nil, nil
-	return s.y
+	s.add.Name = s.name
+	return s.add.Forward(a, b)
 }
 
-func (s *sum2) run(lo, hi int) {
-	y, a, b := s.y.Data[lo:hi], s.a.Data[lo:hi], s.b.Data[lo:hi]
-	a, b = a[:len(y)], b[:len(y)]
-	for i := range y {
-		y[i] = a[i] + b[i]
-	}
-}
-
-// adder adds src into dst in place (same shapes), split over
-// tensor.ParallelFor without allocating.
+// adder adds src into dst in place (same shapes) with nn.AddInto; name
+// identifies the layer in shape errors.
 type adder struct {
-	name     string
-	dst, src []float32
-	fn       func(lo, hi int)
+	name string
 }
 
-func (a *adder) into(dst, src *tensor.Tensor) {
-	if !tensor.SameShape(dst.Shape, src.Shape) {
-		panic(&nn.ShapeError{Layer: a.name, Op: "residual sum", Got: append([]int(nil), src.Shape...), Want: fmt.Sprintf("the shape of the other operand %v", dst.Shape)})
-	}
-	if a.fn == nil {
-		a.fn = a.run
-	}
-	a.dst, a.src = dst.Data, src.Data
-	tensor.ParallelFor(len(dst.Data), 1, a.fn)
-	a.dst, a.src = nil, nil
-}
-
-func (a *adder) run(lo, hi int) {
-	d, s := a.dst[lo:hi], a.src[lo:hi]
-	s = s[:len(d)]
-	for i := range d {
-		d[i] += s[i]
-	}
-}
+func (a *adder) into(dst, src *tensor.Tensor) { nn.AddInto(a.name, dst, src) }
 
 // ensureLike returns buf shaped like t, calling tensor.Ensure (whose
 // variadic shape allocates) only when the shape differs.
