@@ -42,7 +42,6 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 
 	"dnas/dnas/blas"
@@ -78,7 +77,6 @@ type Conv2d struct {
 	dgeom                directGeom // its geometry,
 	doffs                []int64    // offset table
 	dw8                  []float32  // and weights blocked by 8 output channels
-	mu                   sync.Mutex // guards the reduction of per-worker gradients into W.Grad, B.Grad
 	fwdWorker, bwdWorker func(lo, hi int)
 }
 
@@ -201,6 +199,11 @@ func (c *Conv2d) chunk(ci int) (n0, ns, i0, i1 int) {
 func (c *Conv2d) run(worker func(lo, hi int)) {
 	// A grain of 1<<20 per slot makes ParallelFor give every slot its own range.
 	tensor.ParallelFor(len(c.slots), 1<<20, worker)
+	c.release()
+}
+
+// release returns the borrowed scratches to the free list.
+func (c *Conv2d) release() {
 	for i, s := range c.slots {
 		putScratch(s)
 		c.slots[i] = nil
@@ -348,13 +351,17 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	case c.sameSize():
 		c.flipWeights()
 	}
-	c.run(c.bwdWorker)
+	tensor.ParallelFor(len(c.slots), 1<<20, c.bwdWorker)
+	for _, sc := range c.slots {
+		c.addGrads(sc.dwBuf, sc.dbBuf)
+	}
+	c.release()
 	c.dy, c.dxOut = nil, nil
 	return dx
 }
 
 // backwardWorker runs chunks on the scratches slots[lo:hi], summing the
-// weight gradients per scratch, then adds those sums into W.Grad and B.Grad.
+// weight gradients per scratch (BackwardTo adds the sums into W.Grad).
 func (c *Conv2d) backwardWorker(lo, hi int) {
 	kdim := c.Cin * c.K * c.K
 	for _, sc := range c.slots[lo:hi] {
@@ -373,42 +380,48 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 				c.backwardChunk(ci, sc, dw, db)
 			}
 		}
-		c.mu.Lock()
-		switch {
-		case c.shift:
-			// dw holds, per kernel offset r = u·K+v, a [Cout, Cin] block.
-			kk, ck := c.K*c.K, c.Cout*c.Cin
-			for co := range c.Cout {
-				for ci := range c.Cin {
-					g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
-					for r := range g {
-						g[r] += dw[r*ck+co*c.Cin+ci]
+	}
+}
+
+// addGrads adds one worker's weight and bias gradient sums (dw, db) into
+// W.Grad and B.Grad. BackwardTo calls it for every scratch after the
+// workers are done: a mutex shared by the workers would make them queue at
+// the end of every backward, and a goroutine that blocks on a mutex takes a
+// sudog from the runtime (an allocation after a garbage collection).
+func (c *Conv2d) addGrads(dw, db []float32) {
+	switch {
+	case c.shift:
+		// dw holds, per kernel offset r = u·K+v, a [Cout, Cin] block.
+		kk, ck := c.K*c.K, c.Cout*c.Cin
+		for co := range c.Cout {
+			for ci := range c.Cin {
+				g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+				for r := range g {
+					g[r] += dw[r*ck+co*c.Cin+ci]
+				}
+			}
+		}
+	case c.sameSize():
+		// dw holds the gradient of wflip: flip it back.
+		k, kk, fk := c.K, c.K*c.K, c.Cout*c.K*c.K
+		for co := range c.Cout {
+			for ci := range c.Cin {
+				g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+				src := dw[ci*fk+co*kk : ci*fk+(co+1)*kk]
+				for u := range k {
+					for v := range k {
+						g[u*k+v] += src[(k-1-u)*k+(k-1-v)]
 					}
 				}
 			}
-		case c.sameSize():
-			// dw holds the gradient of wflip: flip it back.
-			k, kk, fk := c.K, c.K*c.K, c.Cout*c.K*c.K
-			for co := range c.Cout {
-				for ci := range c.Cin {
-					g := c.W.Grad[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
-					src := dw[ci*fk+co*kk : ci*fk+(co+1)*kk]
-					for u := range k {
-						for v := range k {
-							g[u*k+v] += src[(k-1-u)*k+(k-1-v)]
-						}
-					}
-				}
-			}
-		default:
-			for i, v := range dw {
-				c.W.Grad[i] += v
-			}
 		}
-		for i, v := range db {
-			c.B.Grad[i] += v
+	default:
+		for i, v := range dw {
+			c.W.Grad[i] += v
 		}
-		c.mu.Unlock()
+	}
+	for i, v := range db {
+		c.B.Grad[i] += v
 	}
 }
 

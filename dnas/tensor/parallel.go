@@ -3,6 +3,7 @@ package tensor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Workers is the number of goroutines elementwise and normalisation work is
@@ -20,16 +21,37 @@ const minChunk = 1 << 14
 type rangeJob struct {
 	fn     func(lo, hi int)
 	lo, hi int
-	wg     *sync.WaitGroup
+	g      *rangeGroup
 }
+
+// run runs the job's range and marks it done.
+func (j rangeJob) run() {
+	j.fn(j.lo, j.hi)
+	j.g.wg.Done()
+	j.g.left.Add(-1) // after Done: left == 0 means Wait will not block
+}
+
+// rangeGroup counts the ranges of one ParallelFor call still running. The
+// caller spins on left before it calls wg.Wait, so Wait rarely blocks: a
+// blocking Wait takes a sudog from the runtime's cache, and that cache is
+// emptied at every garbage collection, so blocking would allocate a few
+// times per GC cycle (the steady-state allocations of a training step).
+type rangeGroup struct {
+	wg   sync.WaitGroup
+	left atomic.Int32
+}
+
+// spinWaits bounds the caller's spinning (each turn yields the processor to
+// runnable goroutines) before it blocks.
+const spinWaits = 1 << 14
 
 var (
 	poolMu   sync.Mutex
 	poolSize int // goroutines started so far
 	poolJobs = make(chan rangeJob, 256)
-	// waitGroups are reused so that ParallelFor does not allocate (a
+	// groups are reused so that ParallelFor does not allocate (a
 	// FreeList, not a sync.Pool: see FreeList).
-	waitGroups FreeList[sync.WaitGroup]
+	groups FreeList[rangeGroup]
 )
 
 // ensureWorkers starts pool goroutines until there are w-1 of them (the
@@ -39,8 +61,7 @@ func ensureWorkers(w int) {
 	for ; poolSize < w-1; poolSize++ {
 		go func() {
 			for j := range poolJobs {
-				j.fn(j.lo, j.hi)
-				j.wg.Done()
+				j.run()
 			}
 		}()
 	}
@@ -75,11 +96,12 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if poolSize < w-1 {
 		ensureWorkers(w)
 	}
-	wg := waitGroups.Get()
+	g := groups.Get()
 	step := (n + w - 1) / w
 	for lo := step; lo < n; lo += step {
-		wg.Add(1)
-		poolJobs <- rangeJob{fn: fn, lo: lo, hi: min(lo+step, n), wg: wg}
+		g.wg.Add(1)
+		g.left.Add(1)
+		poolJobs <- rangeJob{fn: fn, lo: lo, hi: min(lo+step, n), g: g}
 	}
 	fn(0, min(step, n))
 	// Help with queued work until none is left, then wait for the ranges
@@ -87,13 +109,15 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	for {
 		select {
 		case j := <-poolJobs:
-			j.fn(j.lo, j.hi)
-			j.wg.Done()
+			j.run()
 			continue
 		default:
 		}
 		break
 	}
-	wg.Wait()
-	waitGroups.Put(wg)
+	for i := 0; i < spinWaits && g.left.Load() != 0; i++ {
+		runtime.Gosched()
+	}
+	g.wg.Wait()
+	groups.Put(g)
 }
