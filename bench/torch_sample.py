@@ -160,8 +160,9 @@ def ddim_sample(model, noise, abar, steps):
     return x
 
 
-def sample(model, abar, n, steps, batch, seed, size, channels):
-    """Samples n images in batches; image i's noise depends only on seed and i."""
+def sample(model, abar, n, steps, batch, seed, size, channels, progress=None):
+    """Samples n images in batches; image i's noise depends only on seed and i.
+    progress, if given, is called with the number of images done after each batch."""
     out = torch.empty(n, channels, size, size)
     for b0 in range(0, n, batch):
         k = min(batch, n - b0)
@@ -170,6 +171,8 @@ def sample(model, abar, n, steps, batch, seed, size, channels):
             g = torch.Generator().manual_seed(seed * 1_000_003 + b0 + j)
             noise[j] = torch.randn(channels, size, size, generator=g)
         out[b0:b0 + k] = ddim_sample(model, noise, abar, steps)
+        if progress:
+            progress(b0 + k)
     return out
 
 
@@ -204,7 +207,12 @@ def main():
         macs = count_macs(model, x, torch.zeros(x.shape[0]))
         model(x, torch.zeros(x.shape[0]))  # warm-up: oneDNN picks its kernels (dnas warms up too)
         start, cpu = time.perf_counter(), time.process_time()
-        images = sample(model, abar, args.n, args.steps, args.batch, args.seed, size, channels)
+
+        def progress(done):  # on stderr, so a long run can be followed (stdout holds only the JSON)
+            if done < args.n:
+                print("pytorch: %d/%d images, %.1f s" % (done, args.n, time.perf_counter() - start), file=sys.stderr)
+
+        images = sample(model, abar, args.n, args.steps, args.batch, args.seed, size, channels, progress)
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
     forwards = -(-args.n // args.batch) * len(ddim_timesteps(len(abar), args.steps))
     print(json.dumps({
