@@ -342,14 +342,20 @@ func benchSample(t *dnas.Teacher, o sampleBenchOptions) (*sampleResult, *tensor.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	perBatch := len(sampler.Timesteps())
+	batchDone := progress.ReporterFunc(func(ev progress.Event) { // on stderr: stdout holds only the result
+		if done := ev.Step / perBatch * o.Batch; ev.Step%perBatch == 0 && !ev.Done && done < o.N {
+			fmt.Fprintf(os.Stderr, "dnas: %d/%d images, %.1f s\n", done, o.N, ev.Elapsed.Seconds())
+		}
+	})
 	start, cpu := time.Now(), cpuSeconds()
 	images, err := diffusion.Sample(ctx, t, sampler, diffusion.SampleOptions{N: o.N, Channels: cfg.InChannels,
-		Size: cfg.Resolution, Seed: o.Seed, BatchSize: o.Batch, Reporter: progress.Discard})
+		Size: cfg.Resolution, Seed: o.Seed, BatchSize: o.Batch, Reporter: batchDone})
 	seconds, cpuSec := time.Since(start).Seconds(), cpuSeconds()-cpu
 	if err != nil {
 		return nil, nil, err
 	}
-	forwards := (o.N + o.Batch - 1) / o.Batch * len(sampler.Timesteps())
+	forwards := (o.N + o.Batch - 1) / o.Batch * perBatch
 	var sum, sq float64
 	for _, v := range images.Data {
 		sum += float64(v)
