@@ -77,6 +77,11 @@ type Conv2d struct {
 	dgeom                directGeom // its geometry,
 	doffs                []int64    // offset table
 	dw8                  []float32  // and weights blocked by 8 output channels
+	bdirect              bool       // this Backward computes dx by the direct kernel,
+	boffs                []int64    // with these offsets into padded dy,
+	bw8                  []float32  // these flipped weights blocked by 8 input channels,
+	bzero                []float32  // a zero bias
+	bnpix                int        // and this many output columns per channel
 	fwdWorker, bwdWorker func(lo, hi int)
 }
 
@@ -345,7 +350,10 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	}
 	c.dy, c.dxOut = dy, dx
 	c.plan(c.n, false, c.sameSize())
+	c.bdirect = c.directBackOK()
 	switch {
+	case c.bdirect:
+		c.directBackSetup()
 	case c.shift:
 		c.shiftWeights(true)
 	case c.sameSize():
@@ -450,6 +458,12 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		}
 		c.im2col(dyn, c.Cout, col, cols, 0, i0, i1)
 		blas.Sgemm(false, true, c.Cin, fk, cols, 1, c.x.Sample(n0)[at:], ohw, col, cols, 1, dwf, fk)
+		if c.bdirect { // K > 1: plan gives whole samples (i0 = 0, i1 = OH)
+			pad := c.directBackPad(sc)
+			c.shiftPad(dyn, c.Cout, pad)
+			c.directBackward(pad, sc, c.dxOut.Sample(n0))
+			return
+		}
 		blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, c.dxOut.Sample(n0)[at:], ohw)
 		return
 	}
@@ -472,6 +486,14 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		}
 	}
 	blas.Sgemm(false, true, c.Cin, fk, cols, 1, xc, cols, col, cols, 1, dwf, fk)
+	if c.bdirect {
+		pad := c.directBackPad(sc)
+		for s := range ns {
+			c.shiftPad(c.dy.Sample(n0+s), c.Cout, pad)
+			c.directBackward(pad, sc, c.dxOut.Sample(n0+s))
+		}
+		return
+	}
 	blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, xc, cols)
 	for s := range ns {
 		dxn := c.dxOut.Sample(n0 + s)
@@ -666,6 +688,11 @@ func (c *Conv2d) shiftBackward(ci int, sc *convScratch, dw, db []float32) {
 			blas.Sgemm(false, true, c.Cout, c.Cin, n, 1, dypw, ph, xpad[u*wp+v:], ph, 1, dw[r*ck:], c.Cin)
 		}
 	}
+	if c.bdirect {
+		// dypad is followed by xpad: the kernel's slack reads land there.
+		c.directBackward(dypad, sc, c.dxOut.Sample(n0))
+		return
+	}
 	dxpw := sc.stage(c.Cin * n)
 	c.shiftProducts(c.Cin, c.Cout, dypad, dxpw)
 	dxn, h, w := c.dxOut.Sample(n0), c.h, c.w
@@ -826,6 +853,7 @@ func (c *Conv2d) col2im(dcol []float32, ld, off int, dxn []float32) {
 // convScratch is one worker's scratch memory, borrowed for one call.
 type convScratch struct {
 	colBuf, stageBuf, dwBuf, dbBuf []float32
+	padBuf, outBuf                 []float32 // the direct input gradient's padded dy and output
 }
 
 func (s *convScratch) col(n int) []float32   { s.colBuf = convGrow(s.colBuf, n); return s.colBuf }

@@ -151,10 +151,12 @@ func (c *Conv2d) directForward(ci int, sc *convScratch) {
 		bias[o] = c.bias(n0, o)
 	}
 	l := c.Cin * c.K * c.K
-	for cb := range c.Cout / directBlockChans {
-		w := c.dw8[cb*directBlockChans*l:]
-		for pb := 0; pb < g.npix; pb += directBlockPixels {
-			directConv8x48(&buf[pb], &c.doffs[0], &w[0], l, &bias[cb*directBlockChans],
+	// Pixel blocks outside: the input pixels a block reads (Cin·K rows of
+	// about 48 + (K-1)·WS values) stay in the L1 cache while every block of
+	// output channels uses them; the weights stream in order.
+	for pb := 0; pb < g.npix; pb += directBlockPixels {
+		for cb := range c.Cout / directBlockChans {
+			directConv8x48(&buf[pb], &c.doffs[0], &c.dw8[cb*directBlockChans*l], l, &bias[cb*directBlockChans],
 				&ypw[cb*directBlockChans*g.npix+pb], g.npix)
 		}
 	}
@@ -175,6 +177,83 @@ func directConvRef(x []float32, offs []int64, w []float32, bias, y []float32, ld
 				acc += w[l*directBlockChans+o] * x[int(off)+p]
 			}
 			y[o*ldy+p] = acc
+		}
+	}
+}
+
+// The input gradient of a same-size convolution (stride 1, 2·Pad = K-1) is
+// itself a same-size convolution: of dy with the kernel transposed over
+// channels and rotated by 180 degrees. Backward computes it with the same
+// micro-kernel, reading dy padded by shiftPad ([Cout, PH] planes of rows of
+// WP, see shiftGeom), when Cin is a multiple of the kernel's block.
+
+// directBackOK reports whether Backward computes dx by the direct kernel.
+func (c *Conv2d) directBackOK() bool {
+	return useDirectConv && useAVX512 && c.Cin%directBlockChans == 0 && c.K > 1 && c.sameSize()
+}
+
+// directBackSetup fills the offset and weight tables of the input-gradient
+// convolution: boffs[(co·K+u)·K+v] = co·PH + u·WP + v and, per block of 8
+// input channels, bw8[(cb·L + l)·8 + o] = W[co, cb·8+o, K-1-u, K-1-v]
+// (L = Cout·K·K).
+func (c *Conv2d) directBackSetup() {
+	wp, ph, n := c.shiftGeom()
+	k, kk := c.K, c.K*c.K
+	l := c.Cout * kk
+	c.bnpix = (n + directBlockPixels - 1) / directBlockPixels * directBlockPixels
+	if cap(c.boffs) < l {
+		c.boffs = make([]int64, l)
+	}
+	c.boffs = c.boffs[:l]
+	for co := range c.Cout {
+		for u := range k {
+			for v := range k {
+				c.boffs[(co*k+u)*k+v] = int64(co*ph + u*wp + v)
+			}
+		}
+	}
+	c.bw8 = convGrow(c.bw8, c.Cin*l)
+	for co := range c.Cout {
+		for ci := range c.Cin {
+			src := c.W.Data[(co*c.Cin+ci)*kk : (co*c.Cin+ci+1)*kk]
+			cb, o := ci/directBlockChans, ci%directBlockChans
+			dst := c.bw8[(cb*l+co*kk)*directBlockChans+o:]
+			for r, v := range src {
+				dst[(kk-1-r)*directBlockChans] = v
+			}
+		}
+	}
+	if len(c.bzero) < c.Cin {
+		c.bzero = make([]float32, c.Cin)
+	}
+}
+
+// directBackPad returns a buffer for one sample's padded dy: Cout planes of
+// PH values and a block of slack the kernel's last block may read.
+func (c *Conv2d) directBackPad(sc *convScratch) []float32 {
+	_, ph, _ := c.shiftGeom()
+	sc.padBuf = convGrow(sc.padBuf, c.Cout*ph+c.bnpix)
+	return sc.padBuf
+}
+
+// directBackward writes dxn [Cin, H, W], the input gradient of one sample,
+// from its padded dy (dypad, followed by at least a block of readable
+// slack), using sc's output buffer.
+func (c *Conv2d) directBackward(dypad []float32, sc *convScratch, dxn []float32) {
+	wp, _, _ := c.shiftGeom()
+	l, npix := c.Cout*c.K*c.K, c.bnpix
+	sc.outBuf = convGrow(sc.outBuf, c.Cin*npix)
+	out := sc.outBuf
+	for pb := 0; pb < npix; pb += directBlockPixels { // as in directForward
+		for cb := range c.Cin / directBlockChans {
+			directConv8x48(&dypad[pb], &c.boffs[0], &c.bw8[cb*directBlockChans*l], l, &c.bzero[cb*directBlockChans],
+				&out[cb*directBlockChans*npix+pb], npix)
+		}
+	}
+	h, wd := c.h, c.w
+	for ch := range c.Cin {
+		for i := range h {
+			copy(dxn[(ch*h+i)*wd:(ch*h+i+1)*wd], out[ch*npix+i*wp:])
 		}
 	}
 }

@@ -93,3 +93,55 @@ func TestDirectConvMatchesBLASPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectConvBackwardMatchesBLASPaths compares the input gradient of the
+// direct kernel with the BLAS paths (and checks the weight gradients are
+// unchanged): the shifted-product path at 28x28 (one sample per chunk) and
+// the im2col path at small sizes (several samples per chunk, a last chunk of
+// one).
+func TestDirectConvBackwardMatchesBLASPaths(t *testing.T) {
+	if !useAVX512 {
+		t.Skip("no AVX-512 on this CPU: the direct path is not used")
+	}
+	defer func(old bool) { useDirectConv = old }(useDirectConv)
+	rng := rand.New(rand.NewPCG(7, 8))
+	cases := []struct{ n, cin, cout, k, h int }{
+		{3, 8, 16, 3, 28}, {2, 16, 8, 5, 28}, {7, 8, 8, 3, 14}, {5, 16, 24, 3, 7}, {4, 8, 3, 5, 9},
+	}
+	for _, tc := range cases {
+		c, err := NewConv2d("c", tc.cin, tc.cout, tc.k, 1, tc.k/2, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := tensor.New(tc.n, tc.cin, tc.h, tc.h)
+		for i := range x.Data {
+			x.Data[i] = rng.Float32()*2 - 1
+		}
+		dy := tensor.New(tc.n, tc.cout, tc.h, tc.h)
+		for i := range dy.Data {
+			dy.Data[i] = rng.Float32()*2 - 1
+		}
+		run := func(direct bool) (dx, dw, db []float32) {
+			useDirectConv = direct
+			ZeroGrads(c.Params())
+			c.Forward(x)
+			dx = append([]float32(nil), c.Backward(dy).Data...)
+			if c.bdirect != direct {
+				t.Fatalf("%+v: direct backward %v, want %v", tc, c.bdirect, direct)
+			}
+			return dx, append([]float32(nil), c.W.Grad...), append([]float32(nil), c.B.Grad...)
+		}
+		dx1, dw1, db1 := run(true)
+		dx0, dw0, db0 := run(false)
+		for _, p := range []struct {
+			name      string
+			got, want []float32
+		}{{"dx", dx1, dx0}, {"dW", dw1, dw0}, {"db", db1, db0}} {
+			for i := range p.want {
+				if d := math.Abs(float64(p.got[i] - p.want[i])); d > 1e-4*(1+math.Abs(float64(p.want[i]))) {
+					t.Fatalf("%+v: %s[%d]: direct %v, BLAS %v", tc, p.name, i, p.got[i], p.want[i])
+				}
+			}
+		}
+	}
+}
