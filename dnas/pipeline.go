@@ -637,8 +637,13 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	fmt.Fprintf(&b, "Teacher `%s` (%s). Finished %s, %.1f minutes of stage time in total.\n\n", res.Teacher, p.Teacher, res.Finished, res.TotalSeconds/60)
 	fmt.Fprintf(&b, "## Headline\n\n")
 	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet))
-	fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: %s).\n\n",
-		res.SubnetFID, res.TeacherArchFID, yesNo(res.FIDTargetMet))
+	if math.IsNaN(res.SubnetFID) || math.IsNaN(res.TeacherArchFID) {
+		fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: **not measured**; retrain both `subnet` and `teacher-arch` to compare).\n\n",
+			res.SubnetFID, res.TeacherArchFID)
+	} else {
+		fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: %s).\n\n",
+			res.SubnetFID, res.TeacherArchFID, yesNo(res.FIDTargetMet))
+	}
 	fmt.Fprintf(&b, "FID here is computed on the penultimate features of this project's LeNet MNIST classifier against the 10,000 test images: it is not the Inception FID of the paper and is only comparable within this project (%d samples, %s).\n\n",
 		p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler))
 	t := plots.NewTable("Models", "model", "MACs", "MAC reduction", "params", "FID", "held-out noise loss", "confident", "sampling s", "training")
