@@ -41,7 +41,8 @@ bench: deps build
 	./bench/compare.sh
 
 # Issue 3's sampling target: 1,000 images, DDIM 50 steps, base teacher, batch 100,
-# dnas then PyTorch (about 10 minutes each on 2 quiet cores; SAMPLE=100 for a quick look).
+# dnas then PyTorch (each about 5 minutes on 2 quiet cores, much longer on a busy machine:
+# dnas used 475 CPU seconds; SAMPLE=100 for a quick look).
 SAMPLE ?= 1000
 bench-sample: deps build
 	./bench/compare.sh --sample $(SAMPLE) --sample-steps 50 --sample-batch 100 --rounds 1
