@@ -33,6 +33,7 @@ type unit struct {
 	imports   []importSpec // unitImport
 	typeNames []string     // unitDecl: types it declares
 	isExpr    bool         // unitStmt: ends with an expression statement
+	isCall    bool         // that expression is a function call (maybe of one without results)
 	rewrote   bool         // src differs from the user's text
 	original  string       // the user's text when rewrote
 }
@@ -191,6 +192,11 @@ func splitCell(src string) ([]unit, error) {
 				// A simple statement: nothing to rewrite, and the
 				// scanner knows whether it is an expression.
 				u.isExpr = !it.notExpr && !it.printCall
+				if u.isExpr {
+					e, err := parser.ParseExpr(it.src)
+					_, u.isCall = e.(*ast.CallExpr)
+					u.isCall = u.isCall && err == nil
+				}
 				units = appendUnit(units, u)
 				continue
 			}
@@ -201,6 +207,7 @@ func splitCell(src string) ([]unit, error) {
 				if len(body) > 0 {
 					if es, ok := body[len(body)-1].(*ast.ExprStmt); ok {
 						u.isExpr = !isPrintCall(es.X)
+						_, u.isCall = es.X.(*ast.CallExpr)
 					}
 				}
 				if r, ok := rewrite(f, it.src, len(stmtPrefix)); ok {
@@ -235,7 +242,7 @@ func appendUnit(units []unit, u unit) []unit {
 			prev.rewrote = true
 		}
 		prev.src += sep + u.src
-		prev.isExpr = u.isExpr
+		prev.isExpr, prev.isCall = u.isExpr, u.isCall
 		prev.typeNames = append(prev.typeNames, u.typeNames...)
 		return units
 	}

@@ -169,7 +169,7 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 		if err != nil {
 			break
 		}
-		if i == len(units)-1 && u.isExpr {
+		if i == len(units)-1 && u.isExpr && !(u.isCall && voidCall(v)) {
 			res = s.result(v)
 		}
 	}
@@ -444,6 +444,15 @@ func compiledFrames(stack []byte) []string {
 		out = append(out, fmt.Sprintf("%s (%s)", fn, file))
 	}
 	return out
+}
+
+// voidCall reports whether v is what the interpreter returns for a call of a
+// function without results: a pointer to an empty interface holding
+// nothing. (A call that really returns such a pointer shows no value
+// either: a rare case, and an empty one.)
+func voidCall(v reflect.Value) bool {
+	return v.IsValid() && v.Kind() == reflect.Pointer && v.Type().Elem().Kind() == reflect.Interface &&
+		(v.IsNil() || v.Elem().IsNil())
 }
 
 // maxText bounds Result.Text.
