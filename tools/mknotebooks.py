@@ -8,10 +8,13 @@ A source is a Markdown file: every ```go fenced block becomes a Go code cell
 shared setup every notebook starts with).
 
 usage:
-  tools/mknotebooks.py                 write notebooks/NN_x.ipynb without outputs
-  tools/mknotebooks.py --outputs DIR   take the outputs of executed notebooks in DIR
-                                       (tools/run-notebook.sh writes them there) for
-                                       every cell whose source is unchanged
+  tools/mknotebooks.py [NN ...]        write notebooks/NN_x.ipynb (all, or those whose
+                                       names start with the NN given), keeping the
+                                       committed outputs of every cell whose source
+                                       is unchanged
+  tools/mknotebooks.py --outputs DIR   take the outputs instead from the executed
+                                       notebooks in DIR (tools/run-notebook.sh writes
+                                       them there)
   tools/mknotebooks.py --check         fail if a notebook's cells differ from its source
 
 The committed notebooks carry the outputs of a real run (see notebooks/README.md).
@@ -99,9 +102,13 @@ def main(argv):
     check = "--check" in argv
     if "--outputs" in argv:
         outputs = argv[argv.index("--outputs") + 1]
+        argv = argv[:argv.index("--outputs")] + argv[argv.index("--outputs") + 2:]
+    only = [a for a in argv if not a.startswith("--")]
     bad = 0
     for path in sorted(glob.glob(os.path.join(SRC, "[0-9]*.md"))):
         name = os.path.basename(path)[:-3]
+        if only and not any(name.startswith(o) for o in only):
+            continue
         nb = build(path)
         dest = os.path.join(OUT, name + ".ipynb")
         if check:
@@ -111,23 +118,22 @@ def main(argv):
                 print(f"{dest} is out of date: run tools/mknotebooks.py", file=sys.stderr)
                 bad += 1
             continue
-        if outputs:
-            ran = os.path.join(outputs, name + ".ipynb")
-            if os.path.exists(ran):
-                with open(ran) as f:
-                    done = json.load(f)
-                by_src = {}
-                for c in done["cells"]:
-                    if c["cell_type"] == "code":
-                        by_src.setdefault(source(c), c)
-                for i, c in enumerate(nb["cells"]):
-                    d = by_src.get(source(c)) if c["cell_type"] == "code" else None
-                    if d is not None:
-                        c["outputs"] = d.get("outputs", [])
-                        c["execution_count"] = d.get("execution_count")
-                nb["metadata"]["dnas"] = done.get("metadata", {}).get("dnas", {})
-            else:
-                print(f"no executed {ran}: {name} written without outputs", file=sys.stderr)
+        ran = os.path.join(outputs, name + ".ipynb") if outputs else dest
+        if os.path.exists(ran):
+            with open(ran) as f:
+                done = json.load(f)
+            by_src = {}
+            for c in done["cells"]:
+                if c["cell_type"] == "code":
+                    by_src.setdefault(source(c), c)
+            for i, c in enumerate(nb["cells"]):
+                d = by_src.get(source(c)) if c["cell_type"] == "code" else None
+                if d is not None:
+                    c["outputs"] = d.get("outputs", [])
+                    c["execution_count"] = d.get("execution_count")
+            nb["metadata"]["dnas"] = done.get("metadata", {}).get("dnas", {})
+        else:
+            print(f"no executed {ran}: {name} written without outputs", file=sys.stderr)
         with open(dest, "w") as f:
             json.dump(nb, f, indent=1, ensure_ascii=False)
             f.write("\n")
