@@ -476,7 +476,7 @@ func (b *BlockSearch) plotBlock(lossScale float64) plots.BlockSearch {
 		pb.LossScale = lossScale
 	}
 	for _, c := range b.Candidates {
-		pb.Candidates = append(pb.Candidates, plots.Candidate{Kernels: c.Kernels, Loss: c.Loss, MACs: c.MACs, Params: c.Params})
+		pb.Candidates = append(pb.Candidates, plots.Candidate{Kernels: c.Kernels, Loss: c.Loss, MACs: c.MACs, Params: c.Params, Widths: c.Widths})
 	}
 	return pb
 }

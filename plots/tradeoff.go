@@ -27,6 +27,20 @@ type Candidate struct {
 	MACs int64
 	// Params is the block's parameter count (shown in labels when > 0).
 	Params int64
+	// Widths is the inner-width multiplier of each ResBlock of the block
+	// when the search covered widths (nil: all full width). Candidates with
+	// a width below 1 are drawn with their own marker.
+	Widths []float64
+}
+
+// narrow reports whether some ResBlock of c runs below full width.
+func (c Candidate) narrow() bool {
+	for _, w := range c.Widths {
+		if w < 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // BlockSearch is everything the trade-off chart needs about one block.
@@ -114,6 +128,7 @@ func (s *BlockSearch) check() error {
 // Marker styles shared by the single and grid trade-off charts.
 var (
 	candStyle = draw.GlyphStyle{Color: withAlpha(Palette[0], 120), Radius: vg.Points(2.4), Shape: draw.CircleGlyph{}}
+	narrowSty = draw.GlyphStyle{Color: withAlpha(Palette[3], 120), Radius: vg.Points(2.4), Shape: draw.TriangleGlyph{}}
 	frontDot  = draw.GlyphStyle{Color: Palette[1], Radius: vg.Points(2.6), Shape: draw.CircleGlyph{}}
 	frontLine = draw.LineStyle{Color: Palette[1], Width: vg.Points(1.6)}
 	baseStyle = draw.GlyphStyle{Color: black, Radius: vg.Points(7), Shape: diamondGlyph{}}
@@ -147,18 +162,34 @@ func tradeoffPanel(s *BlockSearch, title string, short bool) (p *plot.Plot, lege
 	}
 
 	pts := make(plotter.XYs, len(s.Candidates))
+	var full, thin plotter.XYs
 	for i, c := range s.Candidates {
 		pts[i] = plotter.XY{X: float64(c.MACs) / scale, Y: c.Loss}
+		if c.narrow() {
+			thin = append(thin, pts[i])
+		} else {
+			full = append(full, pts[i])
+		}
 	}
-	sc, err := plotter.NewScatter(pts)
-	if err != nil {
-		return nil, nil, fmt.Errorf("plots: block %s: %w", s.Block, err)
-	}
-	sc.GlyphStyle = candStyle
-	p.Add(sc)
-	legend = append(legend, LegendEntry{Label: fmt.Sprintf("candidate architecture (%d evaluated)", len(s.Candidates)), Thumbs: []plot.Thumbnailer{glyphThumb(candStyle)}})
-	if short {
-		legend[0].Label = "candidate architecture"
+	for _, set := range []struct {
+		pts   plotter.XYs
+		style draw.GlyphStyle
+		label string
+	}{{full, candStyle, "candidate architecture"}, {thin, narrowSty, "candidate with a narrower inner width"}} {
+		if len(set.pts) == 0 {
+			continue
+		}
+		sc, err := plotter.NewScatter(set.pts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("plots: block %s: %w", s.Block, err)
+		}
+		sc.GlyphStyle = set.style
+		p.Add(sc)
+		label := set.label
+		if !short {
+			label += fmt.Sprintf(" (%d evaluated)", len(set.pts))
+		}
+		legend = append(legend, LegendEntry{Label: label, Thumbs: []plot.Thumbnailer{glyphThumb(set.style)}})
 	}
 
 	front := ParetoFront(s.Candidates)
@@ -189,7 +220,7 @@ func tradeoffPanel(s *BlockSearch, title string, short bool) (p *plot.Plot, lege
 		p.Add(m)
 		label := "baseline: teacher architecture"
 		if !short {
-			label = fmt.Sprintf("baseline (teacher arch.)%s: loss %s, %s MACs", kernelLabel(b.Kernels), formatNum(b.Loss), formatCount(b.MACs))
+			label = fmt.Sprintf("baseline (teacher arch.)%s: loss %s, %s MACs", archLabel(b), formatNum(b.Loss), formatCount(b.MACs))
 		}
 		legend = append(legend, LegendEntry{Label: label, Thumbs: []plot.Thumbnailer{glyphThumb(baseStyle)}})
 	}
@@ -200,7 +231,7 @@ func tradeoffPanel(s *BlockSearch, title string, short bool) (p *plot.Plot, lege
 		p.Add(m)
 		label := "chosen by the search"
 		if !short {
-			label = fmt.Sprintf("chosen%s: loss %s, %s MACs%s", kernelLabel(c.Kernels), formatNum(c.Loss), formatCount(c.MACs), s.saving())
+			label = fmt.Sprintf("chosen%s: loss %s, %s MACs%s", archLabel(c), formatNum(c.Loss), formatCount(c.MACs), s.saving())
 		}
 		legend = append(legend, LegendEntry{Label: label, Thumbs: []plot.Thumbnailer{glyphThumb(chosenSty)}})
 	}
@@ -315,7 +346,7 @@ func TradeoffGrid(cols int, blocks ...BlockSearch) (*Chart, error) {
 		case s.Chosen >= 0 && s.Chosen == s.Baseline:
 			title += ": chosen = baseline k=" + kernelString(s.Candidates[s.Chosen].Kernels)
 		case s.Chosen >= 0:
-			title += ": chosen k=" + kernelString(s.Candidates[s.Chosen].Kernels) + s.saving()
+			title += ": chosen" + archLabel(s.Candidates[s.Chosen]) + s.saving()
 		}
 		p, leg, err := tradeoffPanel(s, title, true)
 		if err != nil {
@@ -382,4 +413,17 @@ func kernelLabel(k []int) string {
 		return ""
 	}
 	return " k=" + kernelString(k)
+}
+
+// archLabel is kernelLabel plus the inner widths of a narrow candidate.
+func archLabel(c Candidate) string {
+	l := kernelLabel(c.Kernels)
+	if c.narrow() {
+		parts := make([]string, len(c.Widths))
+		for i, w := range c.Widths {
+			parts[i] = fmt.Sprint(w)
+		}
+		l += " w=[" + strings.Join(parts, " ") + "]"
+	}
+	return l
 }
