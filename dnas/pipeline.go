@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -678,12 +677,11 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	ro := p.retrainOptions()
 	decay := "constant LR"
 	if ro.LRDecay == "cosine" {
-		decay = "cosine decay to " + strconv.FormatFloat(float64(ro.MinLR), 'g', -1, 32)
+		decay = fmt.Sprintf("cosine decay to %.3g", ro.MinLR)
 	}
-	fmt.Fprintf(&b, "\nBudgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, loss_scale %g; retraining %d steps per model (batch %d, beta %s, Adam %s with %d warm-up steps and %s, EMA %s with warm-up); evaluation %d samples (%s), held-out loss on %d test images.\n",
+	fmt.Fprintf(&b, "\nBudgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, loss_scale %g; retraining %d steps per model (batch %d, beta %s, Adam %.3g with %d warm-up steps and %s, EMA %.4g with warm-up); evaluation %d samples (%s), held-out loss on %d test images.\n",
 		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
-		ro.Steps, ro.BatchSize, ro.Schedule, strconv.FormatFloat(float64(ro.LR), 'g', -1, 32), ro.WarmupSteps, decay,
-		strconv.FormatFloat(float64(ro.EMADecay), 'g', -1, 32), p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
+		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
 	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
 		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.\n", ws)
 	}
