@@ -52,11 +52,13 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 if [ "$sample" -gt 0 ]; then
-	if ! "$DNAS" bench --help 2>&1 | grep -q -- -sample-steps; then
+	help=$("$DNAS" bench --help 2>&1 || true) # (grep -q in a pipe would SIGPIPE dnas under pipefail)
+	if [[ "$help" != *-sample-steps* ]]; then
 		echo "compare.sh: $DNAS has no bench --sample (built before it existed): rebuild it (make build)" >&2
 		exit 1
 	fi
 	read -r load0 _ </proc/loadavg
+	loads=""
 	if [ "$check" = 1 ]; then
 		echo "check: dnas and pytorch from the same noise, 4 images, $sample_steps steps" >&2
 		"$DNAS" bench --sample 4 --sample-steps "$sample_steps" --model "$model" --sample-dump "$out/dump.safetensors" --json >/dev/null
@@ -66,13 +68,17 @@ if [ "$sample" -gt 0 ]; then
 	for r in $(seq 1 "$rounds"); do
 		echo "round $r/$rounds: dnas, $sample images" >&2
 		"$DNAS" bench --json --sample "$sample" --sample-steps "$sample_steps" --sample-batch "$sample_batch" --model "$model" >>"$out/go.jsonl"
+		read -r l _ </proc/loadavg; loads="$loads $l"
 		echo "round $r/$rounds: pytorch, $sample images" >&2
 		"$PY" bench/torch_sample.py --n "$sample" --steps "$sample_steps" --batch "$sample_batch" --model "$model" >>"$out/torch.jsonl"
+		read -r l _ </proc/loadavg; loads="$loads $l"
 	done
-	read -r load1 _ </proc/loadavg
-	"$PY" - "$out" "$load0" "$load1" <<'PYEOF'
+	# the 1-minute load average at the start and after each side: the machine's
+	# other work, which slows both sides (PyTorch's OpenMP threads more)
+	"$PY" - "$out" "$load0" "$loads" <<'PYEOF'
 import json, os, sys
-d, load0, load1 = sys.argv[1], sys.argv[2], sys.argv[3]
+d, load0, loads = sys.argv[1], sys.argv[2], sys.argv[3].split()
+load1 = loads[-1]
 def best(name):
     runs = [json.loads(l) for l in open(os.path.join(d, name)) if l.strip()]
     b = dict(min(runs, key=lambda r: r["seconds"]))
@@ -83,8 +89,8 @@ def best(name):
 go, pt = best("go.jsonl"), best("torch.jsonl")
 print("dnas:    %s, %d workers" % (go["blas"], go["workers"]))
 print("pytorch: %s, %d threads" % (pt["version"], pt["threads"]))
-print("%s, %s, batch %d, %d forwards; best of %d; load average %s at start, %s at end" % (
-    go["model"], go["sampler"], go["batch"], go["forwards"], go["rounds"], load0, load1))
+print("%s, %s, batch %d, %d forwards; best of %d" % (go["model"], go["sampler"], go["batch"], go["forwards"], go["rounds"]))
+print("load average (1 min): %s at start, then after each side (dnas, pytorch, ...): %s" % (load0, " ".join(loads)))
 print("%-15s %10s %10s %12s" % ("%d images" % go["images"], "dnas", "pytorch", "dnas/pytorch"))
 for label, key in [("seconds", "seconds"), ("ms/forward", "ms_per_forward"), ("CPU seconds", "cpu_seconds"),
                    ("peak RSS MB", "peak_rss_mb")]:
@@ -95,7 +101,7 @@ if os.path.exists(os.path.join(d, "check.json")):
     chk = json.load(open(os.path.join(d, "check.json")))
     print("same noise -> same images: max |dnas - pytorch| = %.2g over %d images, %d steps (tol %g)" % (
         chk["max_abs_diff"], chk["images"], chk["steps"], chk["tol"]))
-print(json.dumps({"dnas": go, "pytorch": pt, "check": chk, "load_start": float(load0), "load_end": float(load1),
+print(json.dumps({"dnas": go, "pytorch": pt, "check": chk, "load_start": float(load0), "load_end": float(load1), "loads_after_each_side": [float(l) for l in loads],
                   "ratio_seconds": go["seconds"] / pt["seconds"], "ratio_rss": go["peak_rss_mb"] / pt["peak_rss_mb"]}))
 PYEOF
 	exit 0
