@@ -284,6 +284,10 @@ func (r *Retrainer) TrainStep() (st RetrainStep, err error) {
 	st = RetrainStep{Step: r.Step, Beta: beta, Noise: math.NaN()}
 	params := r.Net.Params()
 	nn.ZeroGrads(params)
+	// Dropout masks are a function of the seed and the step, like the
+	// batch: a resumed retraining replays exactly what an uninterrupted one
+	// would have drawn.
+	r.Net.SetDropoutSeed(o.Seed ^ uint64(r.Step+1)*0x9e3779b97f4a7c15)
 	r.Net.SetTraining(true)
 	var distill float64
 	if beta < 1 || logNow {

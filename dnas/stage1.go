@@ -52,6 +52,9 @@ func (s *Supernet) trainBlockOn(i int, io []unet.BlockIO, t []float32, pathSeed 
 	b := s.Net.Blocks()[i]
 	rng := s.stepRNG(i, int(pathSeed))
 	s.samplePath(b, rng)
+	// Dropout masks depend on the block and the step only, so a resumed
+	// stage 1 draws what an uninterrupted one would have.
+	s.Net.SetDropoutSeed(s.Opts.Seed ^ (uint64(i)<<40|pathSeed+1)*0x9e3779b97f4a7c15)
 	s.Net.SetTraining(true)
 	temb := s.Net.Time.Forward(t)
 	in := unet.BlockInput{X: io[i].In.X, Skips: io[i].In.Skips, Temb: temb}
