@@ -13,6 +13,7 @@ func init() {
 		"AblationRunFile":          reflect.ValueOf(dnas.AblationRunFile),
 		"BetaFunc":                 reflect.ValueOf(dnas.BetaFunc),
 		"BuildSubnet":              reflect.ValueOf(dnas.BuildSubnet),
+		"CheckWidthChoices":        reflect.ValueOf(dnas.CheckWidthChoices),
 		"ChooseCandidate":          reflect.ValueOf(dnas.ChooseCandidate),
 		"ConstantBeta":             reflect.ValueOf(dnas.ConstantBeta),
 		"CosineRamp":               reflect.ValueOf(dnas.CosineRamp),

@@ -23,6 +23,7 @@ func init() {
 		"NewGroupNorm":      reflect.ValueOf(nn.NewGroupNorm),
 		"NewLinear":         reflect.ValueOf(nn.NewLinear),
 		"NewParam":          reflect.ValueOf(nn.NewParam),
+		"Sum":               reflect.ValueOf(nn.Sum),
 		"TimestepEmbedding": reflect.ValueOf(nn.TimestepEmbedding),
 		"ZeroGrads":         reflect.ValueOf(nn.ZeroGrads),
 

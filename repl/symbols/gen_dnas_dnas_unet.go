@@ -10,11 +10,12 @@ import (
 func init() {
 	Symbols["dnas/dnas/unet/unet"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Decoder": reflect.ValueOf(unet.Decoder),
-		"Encoder": reflect.ValueOf(unet.Encoder),
-		"Head":    reflect.ValueOf(unet.Head),
-		"Middle":  reflect.ValueOf(unet.Middle),
-		"New":     reflect.ValueOf(unet.New),
+		"Decoder":       reflect.ValueOf(unet.Decoder),
+		"Encoder":       reflect.ValueOf(unet.Encoder),
+		"Head":          reflect.ValueOf(unet.Head),
+		"InnerChannels": reflect.ValueOf(unet.InnerChannels),
+		"Middle":        reflect.ValueOf(unet.Middle),
+		"New":           reflect.ValueOf(unet.New),
 
 		// type definitions
 		"Block":       reflect.ValueOf((*unet.Block)(nil)),
