@@ -18,7 +18,16 @@ func runExec(args []string) error {
 	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
 	out := fs.String("out", term.DefaultOutDir(), "directory for pictures and pages that results produce")
 	fs.Usage = func() {
-		fs.Output().Write([]byte("usage: dnas exec [--out DIR] FILE.go...\n"))
+		fs.Output().Write([]byte(`usage: dnas exec [--out DIR] FILE.go...
+
+Evaluates Go files in one dnas session, in order, as if typed into dnas repl
+(the same imports and predeclared ctx); a file with package main and func main
+has main called. The first failing file ends the run with an error.
+
+example: dnas exec train.go report.go
+
+flags:
+`))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

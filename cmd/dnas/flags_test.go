@@ -52,6 +52,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{"teacher", true, []string{"example: dnas teacher", "teacher preset: tiny, small or base (default", "noise and dropout (default 1)"}},
 		{"run", true, []string{"examples:\n  dnas run --preset small --out", "retraining (default 1)\n"}},
 		{"ablate", false, []string{"examples:\n  dnas ablate --run", "  -run string\n"}},
+		{"repl", false, []string{"examples:\n  dnas repl\n", "  -history string\n"}},
 	} {
 		help := helpOf(t, c.name)
 		head := "usage: dnas " + c.name + " [flags]\n\n"
