@@ -192,10 +192,14 @@ func (k *Kernel) execute(m *Message) {
 		content["execution_count"] = count
 		content["user_expressions"] = map[string]any{}
 		content["payload"] = []any{}
-		k.reply(k.shell, m, "execute_reply", content)
 		if boolOr(c.StopOnError, true) && !c.Silent {
+			// Before the reply: a request the client sends once it has the
+			// reply is received after this instant and runs; one queued
+			// before it is aborted. (Set after the reply, a fast client's
+			// next cell could be stamped earlier and aborted by mistake.)
 			k.abortBefore = time.Now()
 		}
+		k.reply(k.shell, m, "execute_reply", content)
 		return
 	}
 	if res.Value != nil && !c.Silent {
