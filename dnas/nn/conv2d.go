@@ -186,7 +186,7 @@ func (c *Conv2d) borrowSlots() {
 	workers := max(1, min(tensor.Workers, c.chunks))
 	c.slots = c.slots[:0]
 	for range workers {
-		c.slots = append(c.slots, getScratch())
+		c.slots = append(c.slots, scratches.Get())
 	}
 	c.next.Store(0)
 }
@@ -210,7 +210,7 @@ func (c *Conv2d) run(worker func(lo, hi int)) {
 // release returns the borrowed scratches to the free list.
 func (c *Conv2d) release() {
 	for i, s := range c.slots {
-		putScratch(s)
+		scratches.Put(s)
 		c.slots[i] = nil
 	}
 	c.slots = c.slots[:0]
@@ -454,7 +454,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		col := sc.col(fk * cols)
 		dyn := c.dy.Sample(n0)
 		for o := range c.Cout {
-			db[o] += sum4(dyn[o*ohw+at : o*ohw+at+cols])
+			db[o] += Sum(dyn[o*ohw+at : o*ohw+at+cols])
 		}
 		c.im2col(dyn, c.Cout, col, cols, 0, i0, i1)
 		blas.Sgemm(false, true, c.Cin, fk, cols, 1, c.x.Sample(n0)[at:], ohw, col, cols, 1, dwf, fk)
@@ -472,7 +472,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 	for s := range ns {
 		dyn := c.dy.Sample(n0 + s)
 		for o := range c.Cout {
-			db[o] += sum4(dyn[o*ohw : (o+1)*ohw])
+			db[o] += Sum(dyn[o*ohw : (o+1)*ohw])
 		}
 		c.im2col(dyn, c.Cout, col, cols, s*ohw, 0, c.oh)
 	}
@@ -524,7 +524,7 @@ func (c *Conv2d) backwardChunk(ci int, sc *convScratch, dw, db []float32) {
 		}
 	}
 	for o := range c.Cout {
-		db[o] += sum4(dyc[o*cols : (o+1)*cols])
+		db[o] += Sum(dyc[o*cols : (o+1)*cols])
 	}
 	col := sc.col(kdim * cols)
 	for s := range ns {
@@ -675,7 +675,7 @@ func (c *Conv2d) shiftBackward(ci int, sc *convScratch, dw, db []float32) {
 	ohw, p, ck := c.oh*c.ow, c.Pad, c.Cout*c.Cin
 	dyn := c.dy.Sample(n0)
 	for o := range c.Cout {
-		db[o] += sum4(dyn[o*ohw : (o+1)*ohw])
+		db[o] += Sum(dyn[o*ohw : (o+1)*ohw])
 	}
 	buf := sc.col((c.Cout + c.Cin) * ph)
 	dypad, xpad := buf[:c.Cout*ph], buf[c.Cout*ph:]
@@ -871,10 +871,6 @@ func (s *convScratch) grads(nw, nb int) (dw, db []float32) {
 // never drops its buffers at a garbage collection, so steady-state steps do
 // not reallocate them.
 var scratches tensor.FreeList[convScratch]
-
-func getScratch() *convScratch { return scratches.Get() }
-
-func putScratch(s *convScratch) { scratches.Put(s) }
 
 // convEnsure is tensor.Ensure for a 4-D shape, without a call (and so
 // without the heap-allocated variadic shape) when buf already has it.

@@ -24,6 +24,3 @@ func Sum(x []float32) float32 {
 	}
 	return (s0 + s1) + (s2 + s3)
 }
-
-// sum4 is Sum under the name the package's kernels call it by.
-func sum4(x []float32) float32 { return Sum(x) }

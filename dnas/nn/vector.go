@@ -26,7 +26,7 @@ func vsum(x []float32) float32 {
 		s = sumAVX2(&x[0], v)
 		x = x[v:]
 	}
-	return s + sum4(x)
+	return s + Sum(x)
 }
 
 // vsqDevSum returns Σ (x-m)².
