@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"dnas/dnas/checkpoint"
 	"dnas/dnas/mnist"
 	"dnas/plots"
 )
@@ -294,7 +295,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
 }
 
 // WriteAblationReport writes dir/ablation.json, dir/ablation.md (the

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"dnas/dnas/checkpoint"
 	"dnas/dnas/nn"
 	"dnas/dnas/progress"
 	"dnas/dnas/unet"
@@ -344,7 +345,7 @@ func (r *SearchResult) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save search result: %w", err)
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return checkpoint.WriteFileAtomic(path, append(b, '\n'))
 }
 
 // LoadSearchResult reads a result written by Save and checks its

@@ -95,6 +95,14 @@ func galleryCharts() map[string]func() (*Chart, error) {
 			return Curves(CurveOptions{Title: "Supernet training", YLabel: "distillation loss (MSE)", Smooth: 0.95},
 				fakeLoss("enc0", 3000, 0.2, 1), fakeLoss("enc1", 3000, 0.1, 2), fakeLoss("mid", 3000, 0.05, 3))
 		},
+		"quality": func() (*Chart, error) {
+			return QualityCurveChart(QualityCurve{Steps: []float64{500, 1000, 1500, 2000, 4000, 10000},
+				FID: []float64{1162, 371, 158, 90, 40, 21}, Confident: []float64{0.05, 0.34, 0.52, 0.7, 0.86, 0.93},
+				Target: 0.9, Note: "500 samples, DDIM 20 steps"})
+		},
+		"quality_fid_only": func() (*Chart, error) {
+			return QualityCurveChart(QualityCurve{Steps: []float64{600, 1200, 1800}, FID: []float64{365, 169, 108}})
+		},
 		"curves_raw": func() (*Chart, error) {
 			return TrainingCurves("Teacher training", "noise loss (MSE)", fakeLoss("train", 500, 0.5, 4), fakeLoss("held-out", 500, 0.6, 5))
 		},

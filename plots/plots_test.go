@@ -151,6 +151,23 @@ func TestBadInput(t *testing.T) {
 		want string
 	}{
 		{"tradeoff empty", func() error { _, err := BlockTradeoff(BlockSearch{Block: "mid"}); return err }, "no candidates"},
+		{"quality empty", func() error { _, err := QualityCurveChart(QualityCurve{}); return err }, "at least one"},
+		{"quality unpaired", func() error {
+			_, err := QualityCurveChart(QualityCurve{Steps: []float64{1, 2}, FID: []float64{3}})
+			return err
+		}, "pair up"},
+		{"quality steps not increasing", func() error {
+			_, err := QualityCurveChart(QualityCurve{Steps: []float64{2, 1}, FID: []float64{3, 2}})
+			return err
+		}, "increase"},
+		{"quality confident out of range", func() error {
+			_, err := QualityCurveChart(QualityCurve{Steps: []float64{1}, FID: []float64{3}, Confident: []float64{90}})
+			return err
+		}, "[0, 1]"},
+		{"quality FID NaN", func() error {
+			_, err := QualityCurveChart(QualityCurve{Steps: []float64{1}, FID: []float64{nan}})
+			return err
+		}, "NaN"},
 		{"tradeoff NaN", func() error { _, err := BlockTradeoff(withLoss(nan)); return err }, "NaN"},
 		{"tradeoff negative loss", func() error { _, err := BlockTradeoff(withLoss(-1)); return err }, "< 0"},
 		{"tradeoff chosen out of range", func() error {

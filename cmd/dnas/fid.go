@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,7 +27,8 @@ FID on the penultimate features of the project's LeNet classifier (NOT the
 Inception FID of the paper), the fraction of samples the classifier labels
 with probability >= 0.9, and the held-out noise-prediction loss.`,
 		"dnas fid --preset small --samples 2000 --steps 50 --seed 0",
-		"dnas fid --model out/teacher-base/snapshots/step-0002000.safetensors,out/teacher-base/snapshots/step-0004000.safetensors",
+		"dnas fid --model out/teacher-base/snapshots/step-0002000.safetensors",
+		"dnas fid --model 'out/teacher-base/snapshots/*.safetensors' --samples 500 --steps 20 --out out/base-curve",
 		"dnas fid --real --samples 2000",
 		"dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors")
 	common := addCommonFlags(fs, commonFlagHelp{
@@ -34,7 +36,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		out:    "directory for report.json and samples.png (or, with --train-classifier, the classifier file)",
 		seed:   "sampling seed; with --train-classifier the training seed",
 	})
-	model := fs.String("model", "", "teacher checkpoint(s) to measure instead, comma-separated (an FID curve over snapshots)")
+	model := fs.String("model", "", "teacher checkpoint(s) to measure instead: a file, a comma-separated list or a quoted glob; several make a quality curve (with --out: curve.json, curve.png, curve.svg, extended on rerun)")
 	samples := fs.Int("samples", 2000, "generated images")
 	steps := fs.Int("steps", 50, "DDIM steps")
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
@@ -71,17 +73,31 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*conf)
 		return nil
 	}
-	paths := []string{""}
-	if *model != "" {
-		paths = strings.Split(*model, ",")
+	if *model == "" {
+		t, err := loadTeacherFlag(common.preset, "")
+		if err != nil {
+			return err
+		}
+		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
+		if common.out != "" {
+			return writeReport(common.out, rep)
+		}
+		return nil
 	}
-	for _, p := range paths {
+	paths, err := expandModels(*model)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 1 {
 		var t *dnas.Teacher
-		var err error
-		if *live && p != "" {
-			t, err = dnas.LoadTeacherLiveWeights(p)
+		if *live {
+			t, err = dnas.LoadTeacherLiveWeights(paths[0])
 		} else {
-			t, err = loadTeacherFlag(common.preset, p)
+			t, err = loadTeacherFlag(common.preset, paths[0])
 		}
 		if err != nil {
 			return err
@@ -91,13 +107,84 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 			return err
 		}
 		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
-		if common.out != "" && len(paths) == 1 {
-			if err := writeReport(common.out, rep); err != nil {
-				return err
+		if common.out != "" {
+			return writeReport(common.out, rep)
+		}
+		return nil
+	}
+	// Several snapshots: a quality curve. With --out, the points already in
+	// OUT/curve.json (same samples, sampler and seed) are reused, so the
+	// command can be rerun as a training keeps adding snapshots.
+	opts := dnas.CurveOptions{
+		Eval: dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed},
+		Live: *live,
+		Point: func(p dnas.CurvePoint, reused bool) {
+			how := ""
+			if reused {
+				how = " (from curve.json)"
 			}
+			fmt.Printf("step %d %s: FID %.2f | confident (p>=0.9) %.1f%% | held-out noise loss %.4f%s\n",
+				p.Step, p.Source, p.FID, 100*p.ConfidentFraction, p.HeldOutLoss, how)
+		},
+	}
+	curvePath := filepath.Join(common.out, "curve.json")
+	if common.out != "" {
+		if prev, err := dnas.LoadQualityCurve(curvePath); err == nil {
+			opts.Previous = prev
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
 	}
+	c, err := dnas.MeasureSnapshots(ctx, paths, opts)
+	if err != nil {
+		return err
+	}
+	fmt.Print(c.Table())
+	if common.out == "" {
+		return nil
+	}
+	if err := c.Save(curvePath); err != nil {
+		return err
+	}
+	ch, err := c.Chart()
+	if err != nil {
+		return err
+	}
+	for _, ext := range []string{".png", ".svg"} {
+		if err := ch.Save(filepath.Join(common.out, "curve"+ext)); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("wrote %s, curve.png and curve.svg\n", curvePath)
 	return nil
+}
+
+// expandModels splits a comma-separated --model list and expands glob
+// patterns in it (quote them so the shell does not: 'snapshots/*.safetensors').
+func expandModels(list string) ([]string, error) {
+	var paths []string
+	for _, p := range strings.Split(list, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.ContainsAny(p, "*?[") {
+			paths = append(paths, p)
+			continue
+		}
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("--model pattern %q: %w", p, err)
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("--model pattern %q matches no file", p)
+		}
+		paths = append(paths, m...)
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("--model is empty: give a checkpoint file, a comma-separated list or a pattern such as 'out/teacher-base/snapshots/*.safetensors'")
+	}
+	return paths, nil
 }
 
 // writeReport saves rep as report.json and its grid as samples.png in dir.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"dnas/dnas"
+	"dnas/dnas/checkpoint"
 )
 
 func init() {
@@ -216,7 +217,7 @@ budgets match. Rerun the same command to resume.`,
 				return err
 			}
 			b, _ := json.MarshalIndent(run, "", " ")
-			if err := os.WriteFile(file, b, 0o644); err != nil {
+			if err := checkpoint.WriteFileAtomic(file, b); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dnas/dnas"
+)
+
+// TestFIDCurveOverSnapshots runs `dnas fid` on a glob of snapshots: it
+// writes the curve (JSON, PNG, SVG) and a rerun reuses the measured points.
+func TestFIDCurveOverSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	for i, step := range []int{100, 200} {
+		te := tinyTeacher(t)
+		te.Step = step
+		if err := te.Save(filepath.Join(dir, "snapshots", []string{"a", "b"}[i]+".safetensors")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "curve")
+	args := []string{"--model", filepath.Join(dir, "snapshots", "*.safetensors"), "--samples", "8", "--steps", "2", "--out", out}
+	if err := runFID(args); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"curve.json", "curve.png", "curve.svg"} {
+		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+			t.Fatalf("%s not written: %v", f, err)
+		}
+	}
+	c, err := dnas.LoadQualityCurve(filepath.Join(out, "curve.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Points) != 2 || c.Points[0].Step != 100 || c.Points[1].Step != 200 {
+		t.Fatalf("curve points %+v", c.Points)
+	}
+	// Mark a point: a rerun must keep it (reused, not re-measured).
+	c.Points[0].FID = 12345
+	if err := c.Save(filepath.Join(out, "curve.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runFID(args); err != nil {
+		t.Fatal(err)
+	}
+	c, err = dnas.LoadQualityCurve(filepath.Join(out, "curve.json"))
+	if err != nil || c.Points[0].FID != 12345 {
+		t.Fatalf("rerun re-measured a point it had: %+v %v", c.Points, err)
+	}
+	if err := runFID([]string{"--model", filepath.Join(dir, "none-*.safetensors")}); err == nil || !strings.Contains(err.Error(), "matches no file") {
+		t.Fatalf("a pattern matching nothing: err %v", err)
+	}
+}
