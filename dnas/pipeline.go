@@ -705,7 +705,11 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
 		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
 	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
-		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.\n", ws)
+		rule := ""
+		if p.Opts.Supernet.Sandwich {
+			rule = " Stage 1 used the sandwich rule (each step also trained the widest and the narrowest path)."
+		}
+		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.%s\n", ws, rule)
 	}
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"dnas/dnas/checkpoint"
@@ -29,6 +30,10 @@ import (
 //	Adam (lr 2e-4) on the path's weights and the student's time MLP, after
 //	clipping their gradient norm to 1.0.
 //
+// With SupernetOptions.Sandwich (width supernets only) a step trains three
+// paths on the same batch, the uniformly drawn one, the widest and the
+// narrowest, and sums their gradients before the one Adam step.
+//
 // On a narrow path the weights are the full-width ones (a slice of them
 // runs); the gradient is zero outside the slice, and Adam updates the whole
 // tensor, so the unused channels drift only by Adam's momentum, as they do
@@ -47,33 +52,73 @@ func (s *Supernet) teacherIO(x *tensor.Tensor, t []float32) ([]unet.BlockIO, err
 }
 
 // trainBlockOn does one optimiser step of block i on captured teacher
-// features io, with the path drawn from rng, and returns the loss.
+// features io, with the path drawn from rng, and returns the loss of that
+// path. With Opts.Sandwich it also trains the widest and the narrowest path
+// on the same batch (kernels drawn uniformly for each) and sums the three
+// paths' gradients before the one optimiser step.
 func (s *Supernet) trainBlockOn(i int, io []unet.BlockIO, t []float32, pathSeed uint64) (float64, error) {
 	b := s.Net.Blocks()[i]
 	rng := s.stepRNG(i, int(pathSeed))
-	s.samplePath(b, rng)
 	// Dropout masks depend on the block and the step only, so a resumed
 	// stage 1 draws what an uninterrupted one would have.
 	s.Net.SetDropoutSeed(s.Opts.Seed ^ (uint64(i)<<40|pathSeed+1)*0x9e3779b97f4a7c15)
 	s.Net.SetTraining(true)
 	temb := s.Net.Time.Forward(t)
 	in := unet.BlockInput{X: io[i].In.X, Skips: io[i].In.Skips, Temb: temb}
-	out, err := s.Net.RunBlock(i, in)
-	if err != nil {
-		return 0, err
+	paths := 1
+	if s.Opts.Sandwich {
+		paths = 3
+		nn.ZeroGrads(b.AllParams())
 	}
-	s.dOut = tensor.Ensure(s.dOut, out.Out.Shape...)
-	loss := float64(nn.MSELoss(out.Out, io[i].Out.Out, s.dOut))
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("stage 1: block %s diverged at step %d (loss %v): lower SupernetOptions.LR", b.Name, s.Steps[i], loss)
+	s.inUse = s.inUse[:0]
+	var loss float64
+	for k := range paths {
+		s.samplePath(b, rng) // the uniform path first: the stream of a plain step
+		if k > 0 {
+			w := slices.Max(s.Opts.WidthChoices)
+			if k == 2 {
+				w = slices.Min(s.Opts.WidthChoices)
+			}
+			ws := make([]float64, len(b.ResBlocks()))
+			for j := range ws {
+				ws[j] = w
+			}
+			if err := b.SetWidths(ws); err != nil {
+				return 0, err
+			}
+		}
+		out, err := s.Net.RunBlock(i, in)
+		if err != nil {
+			return 0, err
+		}
+		s.dOut = tensor.Ensure(s.dOut, out.Out.Shape...)
+		l := float64(nn.MSELoss(out.Out, io[i].Out.Out, s.dOut))
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return l, fmt.Errorf("stage 1: block %s diverged at step %d (loss %v): lower SupernetOptions.LR", b.Name, s.Steps[i], l)
+		}
+		if k == 0 {
+			loss = l
+		}
+		if k == 0 && paths == 1 {
+			s.inUse = append(append(s.inUse, b.Params()...), s.Net.Time.Params()...)
+			nn.ZeroGrads(s.inUse)
+		} else {
+			for _, p := range b.Params() {
+				if !slices.Contains(s.inUse, p) {
+					s.inUse = append(s.inUse, p)
+				}
+			}
+			if k == 0 {
+				s.inUse = append(s.inUse, s.Net.Time.Params()...)
+				nn.ZeroGrads(s.Net.Time.Params())
+			}
+		}
+		g, err := s.Net.BackwardBlock(i, s.dOut)
+		if err != nil {
+			return 0, err
+		}
+		s.Net.Time.Backward(g.Temb)
 	}
-	s.inUse = append(append(s.inUse[:0], b.Params()...), s.Net.Time.Params()...)
-	nn.ZeroGrads(s.inUse)
-	g, err := s.Net.BackwardBlock(i, s.dOut)
-	if err != nil {
-		return 0, err
-	}
-	s.Net.Time.Backward(g.Temb)
 	if norm := nn.ClipGradNorm(s.inUse, s.Opts.GradClip); math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return loss, fmt.Errorf("stage 1: block %s: gradient norm %v at step %d: lower SupernetOptions.LR", b.Name, norm, s.Steps[i])
 	}
@@ -228,6 +273,9 @@ func (s *Supernet) saveParams(path string, params []*nn.Param, meta map[string]s
 	if w := s.widthMeta(); w != "" {
 		f.SetMeta("width_choices", w)
 	}
+	if s.Opts.Sandwich {
+		f.SetMeta("sandwich", "true")
+	}
 	return f.Save(path)
 }
 
@@ -316,6 +364,9 @@ func (s *Supernet) Load(dir string) ([]string, error) {
 			}
 			return nil, fmt.Errorf("%s was trained with %s, this supernet has %s: use the same width choices (dnas run --widths) or a new directory", path, describe(got), describe(want))
 		}
+		if got := f.Metadata["sandwich"] == "true"; got != s.Opts.Sandwich {
+			return nil, fmt.Errorf("%s was trained with the sandwich rule %s, this supernet has it %s: use the same setting (dnas run --sandwich) or a new directory", path, onOff(got), onOff(s.Opts.Sandwich))
+		}
 		return f, nil
 	}
 	for _, name := range s.BlockNames() {
@@ -347,4 +398,11 @@ func (s *Supernet) Load(dir string) ([]string, error) {
 		}
 	}
 	return restored, nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

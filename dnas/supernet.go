@@ -48,6 +48,16 @@ type SupernetOptions struct {
 	// is a choice of kernels and widths. Empty (or just {1}) searches
 	// kernels only, exactly as without this field.
 	WidthChoices []float64 `json:"width_choices,omitempty"`
+	// Sandwich (width supernets only; off by default) applies the
+	// "sandwich rule" of slimmable networks: every stage-1 step also trains
+	// the widest and the narrowest path of the block on the same batch
+	// (kernels drawn uniformly for each) and sums the three gradients
+	// before the one optimiser step. Without it, the channels that only
+	// the wider paths use are trained less often than the leading ones that
+	// every path shares, which flatters narrow candidates in the search
+	// (results/README.md). A step costs about three plain ones; the recorded
+	// loss is the uniformly drawn path's, as without it.
+	Sandwich bool `json:"sandwich,omitempty"`
 }
 
 func (o SupernetOptions) withDefaults() SupernetOptions {
@@ -113,6 +123,9 @@ func NewSupernet(teacher *Teacher, data *mnist.Dataset, opts SupernetOptions) (*
 	}
 	if o.BatchSize < 1 {
 		return nil, fmt.Errorf("dnas.NewSupernet: batch size %d must be >= 1", o.BatchSize)
+	}
+	if o.Sandwich && !o.searchesWidths() {
+		return nil, errors.New("dnas.NewSupernet: the sandwich rule trains the widest and narrowest paths: it needs WidthChoices (e.g. {0.5, 0.75, 1}); kernel choices have separate weights and need no sandwich")
 	}
 	cfg := teacher.Preset.UNet
 	cfg.Kernels = nil

@@ -484,3 +484,67 @@ func TestWidthSupernetTrainSearchBuild(t *testing.T) {
 		assertClose(t, s2.Net.Block(name).AllParams(), s.Net.Block(name).AllParams(), 0)
 	}
 }
+
+// TestSandwichRule checks the sandwich option of a width supernet: the
+// recorded loss is the uniformly drawn path's (the same as a plain step's),
+// the widest path is trained on every step (the last inner channel of every
+// ResBlock moves), the setting is kept in checkpoints and refused on a
+// mismatch, and it needs width choices.
+func TestSandwichRule(t *testing.T) {
+	teacher, data := testTeacher(t)
+	if _, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Sandwich: true}); err == nil || !strings.Contains(err.Error(), "needs WidthChoices") {
+		t.Fatalf("sandwich without widths: err %v", err)
+	}
+	opts := SupernetOptions{BatchSize: 4, Seed: 3, WidthChoices: []float64{0.5, 1}}
+	plain, err := NewSupernet(teacher, data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Sandwich = true
+	sand, err := NewSupernet(teacher, data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastRow := func(s *Supernet) [][]float32 {
+		var rows [][]float32
+		for _, r := range s.Net.Block("mid").ResBlocks() {
+			w := r.TProj.W
+			n := w.Shape[1]
+			rows = append(rows, slices.Clone(w.Data[len(w.Data)-n:]))
+		}
+		return rows
+	}
+	for step := range 4 {
+		before := lastRow(sand)
+		lp, err := plain.TrainStep("mid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls, err := sand.TrainStep("mid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step == 0 && lp != ls {
+			t.Fatalf("first step: sandwich loss %v, plain loss %v: the recorded loss must be the uniform path's", ls, lp)
+		}
+		for i, row := range lastRow(sand) {
+			if slices.Equal(row, before[i]) {
+				t.Fatalf("step %d: ResBlock %d's last inner channel did not move: the widest path was not trained", step, i)
+			}
+		}
+	}
+	dir := t.TempDir()
+	if err := sand.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.Load(dir); err == nil || !strings.Contains(err.Error(), "sandwich rule on") {
+		t.Fatalf("loading a sandwich checkpoint into a plain supernet: err %v", err)
+	}
+	again, err := NewSupernet(teacher, data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names, err := again.Load(dir); err != nil || !slices.Contains(names, "mid") {
+		t.Fatalf("reload with the same setting: %v %v", names, err)
+	}
+}

@@ -48,15 +48,19 @@ command resumes.`,
 	retrain := fs.Int("retrain-steps", 0, "stage 3 steps per model (0: the preset's)")
 	batch := fs.Int("retrain-batch", 0, "stage 3 batch size (0: the preset's)")
 	schedule := fs.String("schedule", "linear:0.5", "joint-loss beta schedule: linear:F, cosine:F, hard:F, const:V, noise, distill")
-	models := fs.String("models", "", "comma-separated models to retrain: subnet,teacher-arch,global,random (default all)")
+	models := fs.String("models", "", "comma-separated models to retrain among subnet,teacher-arch,global,random (default: the preset's; subnet,teacher-arch for small and base)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
+	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if common.out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
+	}
+	if *sandwich && *widths == "" {
+		return fmt.Errorf("--sandwich needs --widths (e.g. --widths 0.5,0.75,1): the rule is about narrow and wide paths of the width search")
 	}
 	widthChoices, err := parseWidths(*widths)
 	if err != nil {
@@ -69,6 +73,7 @@ command resumes.`,
 	opts.OutDir, opts.TeacherPath = common.out, *teacher
 	opts.Supernet.Seed, opts.Retrain.Seed = common.seed, common.seed
 	opts.Supernet.WidthChoices = widthChoices
+	opts.Supernet.Sandwich = *sandwich
 	if *stage1 > 0 {
 		opts.Stage1Steps = *stage1
 	}
