@@ -73,31 +73,24 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*conf)
 		return nil
 	}
-	if *model == "" {
-		t, err := loadTeacherFlag(common.preset, "")
-		if err != nil {
+	var paths []string
+	if *model != "" {
+		var err error
+		if paths, err = expandModels(*model); err != nil {
 			return err
 		}
-		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed})
-		if err != nil {
-			return err
-		}
-		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
-		if common.out != "" {
-			return writeReport(common.out, rep)
-		}
-		return nil
 	}
-	paths, err := expandModels(*model)
-	if err != nil {
-		return err
-	}
-	if len(paths) == 1 {
+	if len(paths) <= 1 {
+		path := ""
+		if len(paths) == 1 {
+			path = paths[0]
+		}
 		var t *dnas.Teacher
-		if *live {
-			t, err = dnas.LoadTeacherLiveWeights(paths[0])
+		var err error
+		if *live && path != "" {
+			t, err = dnas.LoadTeacherLiveWeights(path)
 		} else {
-			t, err = loadTeacherFlag(common.preset, paths[0])
+			t, err = loadTeacherFlag(common.preset, path)
 		}
 		if err != nil {
 			return err
