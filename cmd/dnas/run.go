@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -123,8 +124,8 @@ command resumes.`,
 		}
 		return err
 	}
-	fmt.Printf("DiffNAS %s: subnet %.1f%% fewer MACs than the teacher; FID subnet %.2f vs teacher arch. retrained %.2f; %.1f min of stage time (this session %.1f min)\n",
-		res.Preset, 100*res.MACReduction, res.SubnetFID, res.TeacherArchFID, res.TotalSeconds/60, time.Since(start).Minutes())
+	fmt.Printf("DiffNAS %s: subnet %.1f%% fewer MACs than the teacher; FID subnet %s vs teacher arch. retrained %s; %.1f min of stage time (this session %.1f min)\n",
+		res.Preset, 100*res.MACReduction, fidText(res.SubnetFID, "subnet"), fidText(res.TeacherArchFID, "teacher-arch"), res.TotalSeconds/60, time.Since(start).Minutes())
 	for _, st := range res.Stages {
 		if st.Stage != "report" {
 			fmt.Printf("  %-20s %7.1fs\n", st.Stage, st.Seconds)
@@ -271,4 +272,13 @@ func archModel(arch string) string {
 		return arch
 	}
 	return ""
+}
+
+// fidText formats a model's FID for the closing line, or says how to get it
+// when the model was not retrained in this run.
+func fidText(v float64, model string) string {
+	if math.IsNaN(v) {
+		return "(not measured: add " + model + " to --models)"
+	}
+	return fmt.Sprintf("%.2f", v)
 }
