@@ -660,8 +660,14 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	fmt.Fprintf(&b, "## Headline\n\n")
 	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet))
 	if math.IsNaN(res.SubnetFID) || math.IsNaN(res.TeacherArchFID) {
-		fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: **not measured**; retrain both `subnet` and `teacher-arch` to compare).\n\n",
-			res.SubnetFID, res.TeacherArchFID)
+		fid := func(v float64) string {
+			if math.IsNaN(v) {
+				return "not retrained"
+			}
+			return fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(&b, "- FID after retraining: subnet %s vs teacher architecture retrained with the same budget %s (target: no worse: **not measured**; retrain both `subnet` and `teacher-arch` to compare).\n\n",
+			fid(res.SubnetFID), fid(res.TeacherArchFID))
 	} else {
 		fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: %s).\n\n",
 			res.SubnetFID, res.TeacherArchFID, yesNo(res.FIDTargetMet))
