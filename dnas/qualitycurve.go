@@ -51,7 +51,9 @@ type CurveOptions struct {
 // MeasureSnapshots evaluates every teacher checkpoint in paths (the EMA
 // snapshots `dnas teacher --snapshot-every N` keeps, or any teacher files)
 // and returns the curve sorted by training step. A cancelled ctx stops it
-// between snapshots (or inside the sampler) with ctx's error.
+// between snapshots (or inside the sampler) with ctx's error; the curve of
+// the points measured until then is returned with it (and with any other
+// error after the first point), so nothing measured is lost.
 func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*QualityCurve, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no snapshots to measure: pass checkpoint files, e.g. out/teacher-base/snapshots/*.safetensors")
@@ -75,9 +77,13 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 		}
 	}
 	seen := map[int]string{}
+	partial := func(err error) (*QualityCurve, error) {
+		slices.SortFunc(c.Points, func(a, b CurvePoint) int { return a.Step - b.Step })
+		return c, err
+	}
 	for _, path := range paths {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return partial(err)
 		}
 		pt, ok := reuse[path]
 		if !ok {
@@ -89,18 +95,18 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 				t, err = LoadTeacher(path)
 			}
 			if err != nil {
-				return nil, err
+				return partial(err)
 			}
 			rep, err := t.Evaluate(ctx, eo)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
+				return partial(fmt.Errorf("%s: %w", path, err))
 			}
 			c.Sampler = rep.Sampler
 			pt = CurvePoint{Step: t.Step, Source: path, FID: rep.FID, ConfidentFraction: rep.ConfidentFraction,
 				HeldOutLoss: rep.HeldOutLoss, SampleSeconds: rep.SampleSeconds}
 		}
 		if other, dup := seen[pt.Step]; dup {
-			return nil, fmt.Errorf("%s and %s are both at step %d: a curve needs one snapshot per step (are they from two runs?)", other, path, pt.Step)
+			return partial(fmt.Errorf("%s and %s are both at step %d: a curve needs one snapshot per step (are they from two runs?)", other, path, pt.Step))
 		}
 		seen[pt.Step] = path
 		if opts.Point != nil {
@@ -108,8 +114,7 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 		}
 		c.Points = append(c.Points, pt)
 	}
-	slices.SortFunc(c.Points, func(a, b CurvePoint) int { return a.Step - b.Step })
-	return c, nil
+	return partial(nil)
 }
 
 // Falling reports whether FID decreases from each point to the next.

@@ -77,8 +77,15 @@ func TestMeasureSnapshotsCurve(t *testing.T) {
 	if _, err := MeasureSnapshots(context.Background(), nil, opts); err == nil || !strings.Contains(err.Error(), "no snapshots") {
 		t.Fatalf("no paths: err %v", err)
 	}
-	if _, err := MeasureSnapshots(context.Background(), []string{filepath.Join(dir, "missing.safetensors")}, opts); err == nil {
-		t.Fatal("a missing snapshot must be an error")
+	// A bad file after a good one: the error, and the point measured before it.
+	part, err := MeasureSnapshots(context.Background(), []string{paths[1], filepath.Join(dir, "missing.safetensors")}, opts)
+	if err == nil || part == nil || len(part.Points) != 1 || part.Points[0].Step != 3 {
+		t.Fatalf("a missing snapshot must be an error that keeps the points before it: %v %+v", err, part)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if part, err := MeasureSnapshots(ctx, paths, opts); err != context.Canceled || part == nil || len(part.Points) != 0 {
+		t.Fatalf("cancelled: %v %+v", err, part)
 	}
 	ch, err := c.Chart()
 	if err != nil {

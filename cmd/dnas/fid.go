@@ -130,6 +130,13 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	}
 	c, err := dnas.MeasureSnapshots(ctx, paths, opts)
 	if err != nil {
+		// Keep what was measured (an interrupt, a bad file later in the
+		// list): the next run reuses it.
+		if common.out != "" && c != nil && len(c.Points) > 0 {
+			if serr := c.Save(curvePath); serr == nil {
+				return fmt.Errorf("%w (the %d points measured are kept in %s)", err, len(c.Points), curvePath)
+			}
+		}
 		return err
 	}
 	fmt.Print(c.Table())
