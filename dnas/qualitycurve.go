@@ -70,7 +70,8 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 	}
 	c := &QualityCurve{Samples: eo.Samples, Spec: eo.Sampler, Seed: eo.Seed, Live: opts.Live}
 	reuse := map[string]CurvePoint{}
-	if p := opts.Previous; p != nil && p.Samples == c.Samples && p.Spec == c.Spec && p.Seed == c.Seed && p.Live == c.Live {
+	sameImages := func(a, b SamplerSpec) bool { a.Batch, b.Batch = 0, 0; return a == b } // the batch does not change the images
+	if p := opts.Previous; p != nil && p.Samples == c.Samples && sameImages(p.Spec, c.Spec) && p.Seed == c.Seed && p.Live == c.Live {
 		c.Sampler = p.Sampler
 		for _, pt := range p.Points {
 			reuse[pt.Source] = pt

@@ -109,3 +109,29 @@ func TestQualityCurveFalling(t *testing.T) {
 		t.Fatal("300, 200, 250 is not falling")
 	}
 }
+
+// TestSamplerBatchKeepsImages: SamplerSpec.Batch changes how many images go
+// through the network at once, not the images.
+func TestSamplerBatchKeepsImages(t *testing.T) {
+	teacher, _ := testTeacher(t)
+	spec := DDIMSpec(3, 0)
+	a, err := SampleImages(context.Background(), teacher, teacher.Schedule, 5, 9, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = a.Clone()
+	spec.Batch = 2
+	b, err := SampleImages(context.Background(), teacher, teacher.Schedule, 5, 9, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Data {
+		if d := a.Data[i] - b.Data[i]; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("image value %d: %v with batch 100, %v with batch 2", i, a.Data[i], b.Data[i])
+		}
+	}
+	spec.Batch = -1
+	if _, err := SampleImages(context.Background(), teacher, teacher.Schedule, 5, 9, spec); err == nil || !strings.Contains(err.Error(), "batch -1") {
+		t.Fatalf("negative batch: %v", err)
+	}
+}

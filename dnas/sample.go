@@ -14,10 +14,14 @@ import (
 
 // SamplerSpec chooses a sampler: Kind "ddim" (default) with Steps steps
 // (0 => 50) and Eta (0 = deterministic), or "ddpm" (all T ancestral steps).
+// Batch is how many images go through the network at once (0 => 100): a
+// memory/speed trade-off that does not change the images (image i depends
+// only on the seed and i).
 type SamplerSpec struct {
 	Kind  string  `json:"kind"`
 	Steps int     `json:"steps,omitempty"`
 	Eta   float64 `json:"eta,omitempty"`
+	Batch int     `json:"batch,omitempty"`
 }
 
 // DDIMSpec is the DDIM sampler with the given steps and eta.
@@ -64,7 +68,14 @@ func SampleImages(ctx context.Context, d diffusion.Denoiser, s *diffusion.NoiseS
 	if err != nil {
 		return nil, err
 	}
-	return diffusion.Sample(ctx, d, sm, diffusion.SampleOptions{N: n, Seed: seed, BatchSize: 100,
+	batch := spec.Batch
+	if batch < 0 {
+		return nil, fmt.Errorf("dnas: sampling batch %d must be >= 1 (0 for the default 100)", batch)
+	}
+	if batch == 0 {
+		batch = 100
+	}
+	return diffusion.Sample(ctx, d, sm, diffusion.SampleOptions{N: n, Seed: seed, BatchSize: batch,
 		Reporter: progress.Default(), Task: "sampling " + sm.Name()})
 }
 

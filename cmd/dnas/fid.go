@@ -39,6 +39,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	model := fs.String("model", "", "teacher checkpoint(s) to measure instead: a file, a comma-separated list or a quoted glob; several make a quality curve (with --out: curve.json, curve.png, curve.svg, extended on rerun)")
 	samples := fs.Int("samples", 2000, "generated images")
 	steps := fs.Int("steps", 50, "DDIM steps")
+	batch := fs.Int("batch", 100, "images per network call while sampling (less memory, or more speed; the images do not change)")
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
@@ -46,6 +47,8 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	spec := dnas.DDIMSpec(*steps, 0)
+	spec.Batch = *batch
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	switch {
@@ -95,7 +98,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		if err != nil {
 			return err
 		}
-		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed})
+		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: spec, Seed: common.seed})
 		if err != nil {
 			return err
 		}
@@ -109,7 +112,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	// OUT/curve.json (same samples, sampler and seed) are reused, so the
 	// command can be rerun as a training keeps adding snapshots.
 	opts := dnas.CurveOptions{
-		Eval: dnas.EvalOptions{Samples: *samples, Sampler: dnas.DDIMSpec(*steps, 0), Seed: common.seed},
+		Eval: dnas.EvalOptions{Samples: *samples, Sampler: spec, Seed: common.seed},
 		Live: *live,
 		Point: func(p dnas.CurvePoint, reused bool) {
 			how := ""

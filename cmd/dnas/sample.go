@@ -36,6 +36,7 @@ func runSample(args []string) error {
 	steps := fs.Int("steps", 50, "DDIM steps (ignored by --sampler ddpm, which takes all T)")
 	sampler := fs.String("sampler", "ddim", "ddim or ddpm")
 	eta := fs.Float64("eta", 0, "DDIM eta: 0 deterministic, 1 DDPM-like noise")
+	batch := fs.Int("batch", 100, "images per network call (less memory, or more speed; the images do not change)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func runSample(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	x, err := t.SampleWith(ctx, *n, common.seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta})
+	x, err := t.SampleWith(ctx, *n, common.seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta, Batch: *batch})
 	if err != nil {
 		return err
 	}
