@@ -452,6 +452,17 @@ func TestTicks(t *testing.T) {
 			t.Errorf("log range %v: %d labelled ticks, want >= 2", r, n)
 		}
 	}
+	// A decade or so (an FID curve from ~1,000 to ~100): few enough labels
+	// not to overlap on a short axis.
+	n := 0
+	for _, tk := range (logTicks{}).Ticks(96, 1162) {
+		if tk.Label != "" {
+			n++
+		}
+	}
+	if n < 3 || n > 6 {
+		t.Errorf("log range [96, 1162]: %d labelled ticks, want 3..6", n)
+	}
 	if got := formatNum(25000); got != "25000" {
 		t.Errorf("formatNum(25000) = %q", got)
 	}

@@ -63,7 +63,7 @@ func QualityCurveChart(q QualityCurve) (*Chart, error) {
 	xlabel := "training step"
 	fidColor := rgb(0x1F, 0x77, 0xB4)
 	confColor := rgb(0x2C, 0xA0, 0x2C)
-	top := newPlot("", xlabel, "FID (LeNet features, lower is better)")
+	top := newPlot("", xlabel, "FID (lower is better)")
 	if err := addMarkedLine(top, q.Steps, q.FID, fidColor); err != nil {
 		return nil, err
 	}

@@ -99,6 +99,8 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 		mantissas = []float64{1}
 	case decades > 1.5:
 		mantissas = []float64{1, 2, 5}
+	case decades > 0.7:
+		mantissas = []float64{1, 2, 3, 5}
 	default:
 		mantissas = []float64{1, 1.5, 2, 3, 4, 5, 6, 7, 8, 9}
 	}
