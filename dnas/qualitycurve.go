@@ -52,8 +52,9 @@ type CurveOptions struct {
 // snapshots `dnas teacher --snapshot-every N` keeps, or any teacher files)
 // and returns the curve sorted by training step. A cancelled ctx stops it
 // between snapshots (or inside the sampler) with ctx's error; the curve of
-// the points measured until then is returned with it (and with any other
-// error after the first point), so nothing measured is lost.
+// the points measured until then (and of the remaining ones Previous
+// already had) is returned with it and with any other error, so saving it
+// loses nothing that was measured.
 func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*QualityCurve, error) {
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no snapshots to measure: pass checkpoint files, e.g. out/teacher-base/snapshots/*.safetensors")
@@ -78,11 +79,23 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 		}
 	}
 	seen := map[int]string{}
+	next := 0 // paths[next:] are not in c.Points yet
 	partial := func(err error) (*QualityCurve, error) {
+		if err != nil {
+			// Stopped early: the remaining snapshots measured by an earlier
+			// run are still known, so they stay in the curve.
+			for _, path := range paths[next:] {
+				if pt, ok := reuse[path]; ok && seen[pt.Step] == "" {
+					seen[pt.Step] = path
+					c.Points = append(c.Points, pt)
+				}
+			}
+		}
 		slices.SortFunc(c.Points, func(a, b CurvePoint) int { return a.Step - b.Step })
 		return c, err
 	}
-	for _, path := range paths {
+	for i, path := range paths {
+		next = i
 		if err := ctx.Err(); err != nil {
 			return partial(err)
 		}
@@ -114,6 +127,7 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 			opts.Point(pt, ok)
 		}
 		c.Points = append(c.Points, pt)
+		next = i + 1
 	}
 	return partial(nil)
 }

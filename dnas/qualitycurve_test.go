@@ -82,6 +82,14 @@ func TestMeasureSnapshotsCurve(t *testing.T) {
 	if err == nil || part == nil || len(part.Points) != 1 || part.Points[0].Step != 3 {
 		t.Fatalf("a missing snapshot must be an error that keeps the points before it: %v %+v", err, part)
 	}
+	// Stopped early with a previous curve: its points for the files not
+	// reached yet are kept, so saving the partial curve loses nothing.
+	opts.Eval.Seed = 0
+	part, err = MeasureSnapshots(context.Background(), []string{filepath.Join(dir, "missing.safetensors"), paths[0], paths[1]}, opts)
+	if err == nil || part == nil || len(part.Points) != 2 || part.Points[0] != c.Points[0] || part.Points[1] != c.Points[1] {
+		t.Fatalf("an early error must keep the previous curve's later points: %v %+v", err, part)
+	}
+	opts.Eval.Seed = 1
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if part, err := MeasureSnapshots(ctx, paths, opts); err != context.Canceled || part == nil || len(part.Points) != 0 {
