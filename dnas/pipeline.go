@@ -634,6 +634,31 @@ func (p *Pipeline) WriteReport() (*PipelineResults, error) {
 
 // retrainOptions is Opts.Retrain with its defaults filled in for the
 // teacher: the budget every model is actually retrained with.
+// Budgets describes, in a few sentences, what the run does: stage-1
+// steps, the search's evaluation set and rule, the retraining of each model,
+// the evaluation, and the search space. `dnas run` prints it when it starts;
+// summary.md carries it.
+func (p *Pipeline) Budgets() string {
+	var b strings.Builder
+	ro := p.retrainOptions()
+	decay := "constant LR"
+	if ro.LRDecay == "cosine" {
+		decay = fmt.Sprintf("cosine decay to %.3g", ro.MinLR)
+	}
+	fmt.Fprintf(&b, "Budgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, loss_scale %g; retraining %d steps per model (batch %d, beta %s, Adam %.3g with %d warm-up steps and %s, EMA %.4g with warm-up) for %s; evaluation %d samples (%s), held-out loss on %d test images.\n",
+		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
+		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, strings.Join(p.Opts.Models, ", "),
+		p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
+	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
+		rule := ""
+		if p.Opts.Supernet.Sandwich {
+			rule = " Stage 1 applies the sandwich rule (each step also trains the widest and the narrowest path)."
+		}
+		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.%s\n", ws, rule)
+	}
+	return b.String()
+}
+
 func (p *Pipeline) retrainOptions() RetrainOptions {
 	return p.Opts.Retrain.withDefaults(p.Teacher.Preset)
 }
@@ -702,21 +727,7 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 			fmt.Fprintf(&b, "| %s | %.1f | %v |\n", st.Stage, st.Seconds, st.Done)
 		}
 	}
-	ro := p.retrainOptions()
-	decay := "constant LR"
-	if ro.LRDecay == "cosine" {
-		decay = fmt.Sprintf("cosine decay to %.3g", ro.MinLR)
-	}
-	fmt.Fprintf(&b, "\nBudgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, loss_scale %g; retraining %d steps per model (batch %d, beta %s, Adam %.3g with %d warm-up steps and %s, EMA %.4g with warm-up); evaluation %d samples (%s), held-out loss on %d test images.\n",
-		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
-		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
-	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
-		rule := ""
-		if p.Opts.Supernet.Sandwich {
-			rule = " Stage 1 used the sandwich rule (each step also trained the widest and the narrowest path)."
-		}
-		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.%s\n", ws, rule)
-	}
+	b.WriteString("\n" + p.Budgets())
 	if len(charts) > 0 {
 		b.WriteString("\n## Charts\n\n")
 		for _, c := range charts {

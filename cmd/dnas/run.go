@@ -116,7 +116,7 @@ command resumes.`,
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "dnas run: preset %s, teacher %s, output %s\n", opts.Preset, p.Teacher.ID(), opts.OutDir)
+	fmt.Fprintf(os.Stderr, "dnas run: preset %s, teacher %s, output %s\n%s", opts.Preset, p.Teacher.ID(), opts.OutDir, p.Budgets())
 	res, err := p.Run(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
