@@ -5,12 +5,12 @@
 #      ends with its 2,000-sample DDIM-50 evaluation (report.json)
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it (dnas run --preset base)
-# Usage: tools/base-pipeline.sh [dnas binary]   (default: bin/dnas, built if missing)
+# Usage: tools/base-pipeline.sh [dnas binary]   (default: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed): out/teacher-base, out/run-base.
 set -eu
 cd "$(dirname "$0")/.."
-DNAS=${1:-bin/dnas}
-if [ ! -x "$DNAS" ]; then
+DNAS=${1:-}
+if [ -z "$DNAS" ]; then
 	go build -o bin/dnas ./cmd/dnas
 	DNAS=bin/dnas
 fi
