@@ -36,17 +36,7 @@ func TestRetrainResumeIsExactWithDropout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.Train(context.Background(), 3); err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/rt.safetensors"
-	if err := rt.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	rt2, err := LoadRetrainer(path, teacher, data, JointLossSchedule{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt2 := trainSaveReload(t, rt, 3)
 	a, err := rt.TrainStep()
 	if err != nil {
 		t.Fatal(err)
@@ -63,4 +53,22 @@ func TestRetrainResumeIsExactWithDropout(t *testing.T) {
 			t.Errorf("block %d: next-step distillation loss %v uninterrupted, %v resumed", i, a.Distill[i], b.Distill[i])
 		}
 	}
+}
+
+// trainSaveReload trains rt for steps steps, saves it, and returns the
+// retrainer loaded back from that checkpoint.
+func trainSaveReload(t *testing.T, rt *Retrainer, steps int) *Retrainer {
+	t.Helper()
+	if err := rt.Train(context.Background(), steps); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/rt.safetensors"
+	if err := rt.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	rt2, err := LoadRetrainer(path, rt.Teacher, rt.data, JointLossSchedule{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt2
 }

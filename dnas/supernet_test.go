@@ -254,17 +254,7 @@ func TestSearchBuildRetrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.Train(context.Background(), 3); err != nil {
-		t.Fatal(err)
-	}
-	path := t.TempDir() + "/rt.safetensors"
-	if err := rt.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	rt2, err := LoadRetrainer(path, tinyTeacher, data, JointLossSchedule{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt2 := trainSaveReload(t, rt, 3)
 	if err := rt.Train(context.Background(), 10); err != nil {
 		t.Fatal(err)
 	}
