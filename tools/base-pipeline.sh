@@ -8,6 +8,8 @@
 # Usage: tools/base-pipeline.sh [dnas binary]   (default: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed): out/teacher-base, out/run-base.
 set -eu
+# One progress line every 10 s in the log (the bar redraws in place only on a terminal).
+export DNAS_PROGRESS="${DNAS_PROGRESS:-1}"
 cd "$(dirname "$0")/.."
 DNAS=${1:-}
 if [ -z "$DNAS" ]; then
