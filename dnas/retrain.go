@@ -391,11 +391,12 @@ func scale(t *tensor.Tensor, a float32) {
 // done are kept (save them with Save).
 func (r *Retrainer) Train(ctx context.Context, steps int) error {
 	steps = min(steps, r.Opts.Steps-r.Step)
-	tr := progress.NewTracker(fmt.Sprintf("stage 3: retrain %s (beta %s)", r.Name, r.Opts.Schedule), steps, nil)
+	tr := progress.NewTracker(fmt.Sprintf("stage 3: retrain %s (beta %s)", r.Name, r.Opts.Schedule), r.Step+steps, nil)
+	tr.Start = r.Step
 	var loss float64
 	for k := 0; k < steps; k++ {
 		if err := ctx.Err(); err != nil {
-			tr.Done(k, loss)
+			tr.Done(r.Step, loss)
 			return err
 		}
 		st, err := r.TrainStep()
@@ -403,9 +404,9 @@ func (r *Retrainer) Train(ctx context.Context, steps int) error {
 			return err
 		}
 		loss = st.Loss
-		tr.Step(k+1, r.Opts.BatchSize, loss)
+		tr.Step(r.Step, r.Opts.BatchSize, loss)
 	}
-	tr.Done(steps, loss)
+	tr.Done(r.Step, loss)
 	return nil
 }
 

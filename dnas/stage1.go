@@ -151,23 +151,26 @@ func (s *Supernet) TrainStep(block string) (loss float64, err error) {
 // to progress.Default(). A cancelled ctx stops it within one step; what was
 // trained is kept (save it with Save) and ctx's error is returned.
 func (s *Supernet) TrainBlock(ctx context.Context, block string, steps int) error {
-	if _, err := s.blockIndex(block); err != nil {
+	i, err := s.blockIndex(block)
+	if err != nil {
 		return err
 	}
-	tr := progress.NewTracker("stage 1: supernet block "+block, steps, nil)
+	first := s.Steps[i]
+	tr := progress.NewTracker("stage 1: supernet block "+block, first+steps, nil)
+	tr.Start = first
 	var loss float64
 	for k := 0; k < steps; k++ {
 		if err := ctx.Err(); err != nil {
-			tr.Done(k, loss)
+			tr.Done(s.Steps[i], loss)
 			return err
 		}
 		var err error
 		if loss, err = s.TrainStep(block); err != nil {
 			return err
 		}
-		tr.Step(k+1, s.Opts.BatchSize, loss)
+		tr.Step(s.Steps[i], s.Opts.BatchSize, loss)
 	}
-	tr.Done(steps, loss)
+	tr.Done(s.Steps[i], loss)
 	return nil
 }
 
@@ -216,11 +219,12 @@ func (s *Supernet) trainParallel(ctx context.Context, stepsPerBlock int, save fu
 	for _, i := range idx {
 		start = min(start, s.Steps[i])
 	}
-	tr := progress.NewTracker(fmt.Sprintf("stage 1: supernet, %d blocks in parallel", len(idx)), stepsPerBlock-start, nil)
+	tr := progress.NewTracker(fmt.Sprintf("stage 1: supernet, %d blocks in parallel", len(idx)), stepsPerBlock, nil)
+	tr.Start = start
 	var loss float64
 	for step := start; step < stepsPerBlock; step++ {
 		if err := ctx.Err(); err != nil {
-			tr.Done(step-start, loss)
+			tr.Done(step, loss)
 			return err
 		}
 		rng := s.stepRNG(1<<20, step)
@@ -240,14 +244,14 @@ func (s *Supernet) trainParallel(ctx context.Context, stepsPerBlock int, save fu
 			}
 			loss += l
 		}
-		tr.Step(step-start+1, s.Opts.BatchSize, loss)
+		tr.Step(step+1, s.Opts.BatchSize, loss)
 		if (step+1)%100 == 0 {
 			if err := save(); err != nil {
 				return err
 			}
 		}
 	}
-	tr.Done(stepsPerBlock-start, loss)
+	tr.Done(stepsPerBlock, loss)
 	return nil
 }
 

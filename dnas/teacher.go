@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strconv"
 
 	"dnas/dnas/checkpoint"
@@ -182,6 +183,12 @@ type TeacherTrainer struct {
 	// it finishes.
 	CheckpointPath  string
 	CheckpointEvery int
+	// SnapshotDir, when set with SnapshotEvery > 0, is where Train saves the
+	// EMA teacher every SnapshotEvery steps (counted from step 0), as
+	// step-NNNNNNN.safetensors: the files a quality curve is measured on
+	// (MeasureSnapshots).
+	SnapshotDir   string
+	SnapshotEvery int
 	// Reporter receives progress events (nil => progress.Default()).
 	Reporter progress.Reporter
 
@@ -307,7 +314,8 @@ func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
 	}
 	first := tr.StepNum
 	task := fmt.Sprintf("teacher %s", tr.Preset.Name)
-	track := progress.NewTracker(task, steps, tr.Reporter)
+	track := progress.NewTracker(task, first+steps, tr.Reporter)
+	track.Start = first
 	save := func() error {
 		if tr.CheckpointPath == "" {
 			return nil
@@ -316,7 +324,7 @@ func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
 	}
 	for i := 1; i <= steps; i++ {
 		if err := ctx.Err(); err != nil {
-			track.Done(i-1, tr.LastLoss)
+			track.Done(tr.StepNum, tr.LastLoss)
 			if serr := save(); serr != nil {
 				return errors.Join(fmt.Errorf("teacher training stopped at step %d: %w", tr.StepNum, err), serr)
 			}
@@ -324,18 +332,38 @@ func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
 		}
 		loss, err := tr.Step()
 		if err != nil {
-			track.Done(i-1, tr.LastLoss)
+			track.Done(tr.StepNum, tr.LastLoss)
 			return err
 		}
-		track.Step(i, tr.Preset.BatchSize, loss)
+		track.Step(tr.StepNum, tr.Preset.BatchSize, loss)
+		if err := tr.snapshot(); err != nil {
+			return err
+		}
 		if (tr.StepNum-first)%every == 0 && i < steps {
 			if err := save(); err != nil {
 				return err
 			}
 		}
 	}
-	track.Done(steps, tr.LastLoss)
+	track.Done(tr.StepNum, tr.LastLoss)
 	return save()
+}
+
+// snapshot saves the EMA teacher to SnapshotDir if this step is due.
+func (tr *TeacherTrainer) snapshot() error {
+	if tr.SnapshotDir == "" || tr.SnapshotEvery <= 0 || tr.StepNum%tr.SnapshotEvery != 0 {
+		return nil
+	}
+	t, err := tr.Teacher()
+	if err != nil {
+		return err
+	}
+	return t.Save(SnapshotPath(tr.SnapshotDir, tr.StepNum))
+}
+
+// SnapshotPath is the file a snapshot of step step is saved to in dir.
+func SnapshotPath(dir string, step int) string {
+	return filepath.Join(dir, fmt.Sprintf("step-%07d.safetensors", step))
 }
 
 // Teacher returns the teacher made of the EMA weights (a copy: training can

@@ -292,3 +292,30 @@ func TestTeacherLearningRateSchedule(t *testing.T) {
 		t.Errorf("unknown LR decay accepted: %v", err)
 	}
 }
+
+func TestTrainSavesSnapshotsAndReportsAbsoluteSteps(t *testing.T) {
+	tr := tinyTrainer(t, 4)
+	dir := t.TempDir()
+	tr.SnapshotDir, tr.SnapshotEvery = dir, 3
+	var evs []progress.Event
+	tr.Reporter = progress.ReporterFunc(func(e progress.Event) { evs = append(evs, e) })
+	if err := tr.Train(context.Background(), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Train(context.Background(), 3); err != nil { // resumes at step 4: absolute steps 5..7
+		t.Fatal(err)
+	}
+	last := evs[len(evs)-1]
+	if !last.Done || last.Step != 7 || last.Total != 7 || last.Start != 4 {
+		t.Fatalf("second run should report steps 5..7 of 7 from 4, ended with %+v", last)
+	}
+	got, _ := filepath.Glob(filepath.Join(dir, "*.safetensors"))
+	want := []string{SnapshotPath(dir, 3), SnapshotPath(dir, 6)}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("snapshots %v, want %v", got, want)
+	}
+	s, err := LoadTeacher(want[1])
+	if err != nil || s.Step != 6 {
+		t.Fatalf("snapshot of step 6 loads as step %v: %v", s, err)
+	}
+}

@@ -72,24 +72,13 @@ saves and stops).`,
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *snap > 0 {
+		tr.SnapshotDir, tr.SnapshotEvery = filepath.Join(common.out, "snapshots"), *snap
+	}
 	start := time.Now()
-	for tr.StepNum < *steps {
-		chunk := *steps - tr.StepNum
-		if *snap > 0 {
-			chunk = min(chunk, *snap-tr.StepNum%*snap)
-		}
-		if err := tr.Train(ctx, chunk); err != nil {
+	if tr.StepNum < *steps {
+		if err := tr.Train(ctx, *steps-tr.StepNum); err != nil {
 			return err
-		}
-		if *snap > 0 && tr.StepNum%*snap == 0 {
-			t, err := tr.Teacher()
-			if err != nil {
-				return err
-			}
-			path := filepath.Join(common.out, "snapshots", fmt.Sprintf("step-%07d.safetensors", tr.StepNum))
-			if err := t.Save(path); err != nil {
-				return err
-			}
 		}
 	}
 	fmt.Fprintf(os.Stderr, "trained to step %d (%s this run), last loss %.4f\n", tr.StepNum, time.Since(start).Round(time.Second), tr.LastLoss)

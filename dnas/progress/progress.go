@@ -21,6 +21,7 @@ import (
 type Event struct {
 	Task        string        // what is running, e.g. "teacher small"
 	Step, Total int           // steps done so far and steps planned (Total 0 = unknown)
+	Start       int           // steps done before this run (a resumed task); Elapsed counts from there
 	Loss        float64       // the latest loss (0 when the task has none)
 	ItemsPerSec float64       // speed in items (samples, images) per second
 	Elapsed     time.Duration // wall time since the task started
@@ -146,23 +147,37 @@ func Format(ev Event) string {
 		fmt.Fprintf(&s, " %.1f it/s", ev.ItemsPerSec)
 	}
 	fmt.Fprintf(&s, " %s", ev.Elapsed.Round(time.Second))
-	if ev.Total > 0 && ev.Step > 0 && ev.Step < ev.Total {
-		left := time.Duration(float64(ev.Elapsed) * float64(ev.Total-ev.Step) / float64(ev.Step))
+	if left, ok := ev.Left(); ok {
 		fmt.Fprintf(&s, " (%s left)", left.Round(time.Second))
 	}
 	return s.String()
+}
+
+// Left estimates the time until the task ends from the pace of this run
+// (the steps since Start over Elapsed). ok is false when there is nothing to
+// estimate from: no total, no step yet in this run, or the task is over.
+func (ev Event) Left() (left time.Duration, ok bool) {
+	done := ev.Step - ev.Start
+	if ev.Done || ev.Total <= 0 || done <= 0 || ev.Step >= ev.Total {
+		return 0, false
+	}
+	return time.Duration(float64(ev.Elapsed) * float64(ev.Total-ev.Step) / float64(done)), true
 }
 
 // Tracker does the bookkeeping of one task: it timestamps steps, computes the
 // speed and keeps the last HistoryLen losses, and forwards events to a
 // Reporter.
 type Tracker struct {
-	Task       string
-	Total      int
+	Task  string
+	Total int
+	// Start is the number of steps done before this run, for a task that
+	// resumes: steps are then reported as absolute counts (Start+1, ...,
+	// Total) and the time left is estimated from this run's steps only.
+	Start      int
 	Reporter   Reporter
 	HistoryLen int // losses kept for Event.Losses (default 200)
 
-	start  time.Time
+	began  time.Time
 	items  float64
 	losses []float64
 }
@@ -173,7 +188,7 @@ func NewTracker(task string, total int, r Reporter) *Tracker {
 	if r == nil {
 		r = Default()
 	}
-	return &Tracker{Task: task, Total: total, Reporter: r, HistoryLen: 200, start: time.Now()}
+	return &Tracker{Task: task, Total: total, Reporter: r, HistoryLen: 200, began: time.Now()}
 }
 
 // Step reports that step (1-based count of steps done) finished, that the
@@ -196,8 +211,8 @@ func (t *Tracker) Done(step int, loss float64) {
 }
 
 func (t *Tracker) event(step int, loss float64, done bool) Event {
-	el := time.Since(t.start)
-	ev := Event{Task: t.Task, Step: step, Total: t.Total, Loss: loss, Elapsed: el, Done: done,
+	el := time.Since(t.began)
+	ev := Event{Task: t.Task, Step: step, Total: t.Total, Start: t.Start, Loss: loss, Elapsed: el, Done: done,
 		Losses: append([]float64(nil), t.losses...)}
 	if s := el.Seconds(); s > 0 {
 		ev.ItemsPerSec = t.items / s

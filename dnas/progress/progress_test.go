@@ -65,3 +65,32 @@ func TestSetDefault(t *testing.T) {
 		t.Fatal("SetDefault(nil) should restore the terminal bar")
 	}
 }
+
+func TestResumedTaskCountsAbsoluteStepsAndEstimatesFromThisRun(t *testing.T) {
+	// 600 of 1,000 steps were done before; this run did 100 in 10 s: 300
+	// steps remain at 10 steps/s, i.e. 30 s (not 300/700 of 10 s).
+	ev := Event{Task: "x", Step: 700, Total: 1000, Start: 600, Elapsed: 10 * time.Second}
+	left, ok := ev.Left()
+	if !ok || left != 30*time.Second {
+		t.Fatalf("Left() = %v, %v; want 30s, true", left, ok)
+	}
+	if s := Format(ev); !strings.Contains(s, "700/1000") || !strings.Contains(s, "(30s left)") {
+		t.Fatalf("Format = %q", s)
+	}
+	for _, e := range []Event{
+		{Step: 600, Total: 1000, Start: 600, Elapsed: time.Second}, // nothing done in this run yet
+		{Step: 5, Elapsed: time.Second},                            // no total
+		{Step: 700, Total: 1000, Start: 600, Done: true},           // over
+	} {
+		if _, ok := e.Left(); ok {
+			t.Errorf("Left() of %+v should have no estimate", e)
+		}
+	}
+	var got []Event
+	tr := NewTracker("x", 10, ReporterFunc(func(e Event) { got = append(got, e) }))
+	tr.Start = 4
+	tr.Step(5, 1, 1)
+	if got[0].Start != 4 || got[0].Step != 5 || got[0].Total != 10 {
+		t.Fatalf("tracker event %+v", got[0])
+	}
+}

@@ -95,9 +95,10 @@ func renderHTML(ev progress.Event) string {
 	switch {
 	case ev.Done:
 		s.WriteString(` &middot; done`)
-	case ev.Total > 0 && ev.Step > 0 && ev.Step < ev.Total:
-		left := time.Duration(float64(ev.Elapsed) * float64(ev.Total-ev.Step) / float64(ev.Step))
-		fmt.Fprintf(&s, ` &middot; %s left`, left.Round(time.Second))
+	default:
+		if left, ok := ev.Left(); ok {
+			fmt.Fprintf(&s, ` &middot; %s left`, left.Round(time.Second))
+		}
 	}
 	s.WriteString(`</div><div style="display:flex;align-items:center;gap:12px">`)
 	color := "#00add8"

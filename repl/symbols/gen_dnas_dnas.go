@@ -59,6 +59,7 @@ func init() {
 		"SampleImages":             reflect.ValueOf(dnas.SampleImages),
 		"SearchComparison":         reflect.ValueOf(dnas.SearchComparison),
 		"SelectBlockwise":          reflect.ValueOf(dnas.SelectBlockwise),
+		"SnapshotPath":             reflect.ValueOf(dnas.SnapshotPath),
 		"TeacherArchitecture":      reflect.ValueOf(dnas.TeacherArchitecture),
 		"TeacherPresetNames":       reflect.ValueOf(dnas.TeacherPresetNames),
 		"WriteAblationReport":      reflect.ValueOf(dnas.WriteAblationReport),
