@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -340,7 +338,7 @@ func benchSample(t *dnas.Teacher, o sampleBenchOptions) (*sampleResult, *tensor.
 	if _, err := t.Net.Predict(warm, make([]float32, warm.Shape[0])); err != nil {
 		return nil, nil, err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	perBatch := len(sampler.Timesteps())
 	batchDone := progress.ReporterFunc(func(ev progress.Event) { // on stderr: stdout holds only the result

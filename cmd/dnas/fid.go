@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -49,7 +47,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	}
 	spec := dnas.DDIMSpec(*steps, 0)
 	spec.Batch = *batch
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	switch {
 	case *trainClf:

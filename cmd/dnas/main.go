@@ -4,11 +4,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"sort"
+	"syscall"
 )
 
 // command is one subcommand of dnas.
@@ -63,4 +66,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "dnas %s: %v\n", cmd.name, err)
 		os.Exit(1)
 	}
+}
+
+// interruptContext is cancelled by Ctrl-C (SIGINT) or SIGTERM (a job
+// scheduler, a session ending, kill), so a long command stops within one
+// step and keeps what it trained instead of dying between checkpoints.
+func interruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }

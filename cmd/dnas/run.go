@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +51,7 @@ command resumes.`,
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
+	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +96,7 @@ command resumes.`,
 	if *batch > 0 {
 		opts.Retrain.BatchSize = *batch
 	}
+	opts.Retrain.Inherit = *inherit
 	if opts.Retrain.Schedule, err = dnas.ParseJointLossSchedule(*schedule); err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ command resumes.`,
 	if *sampleSteps > 0 {
 		opts.Eval.Sampler = dnas.DDIMSpec(*sampleSteps, 0)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	start := time.Now()
 	p, err := dnas.NewPipeline(opts)
@@ -184,7 +184,7 @@ budgets match. Rerun the same command to resume.`,
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	if err := p.RunSearch(ctx); err != nil {
 		return err

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
 	"time"
 
 	"dnas/dnas"
@@ -44,7 +41,7 @@ func runSample(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := interruptContext()
 	defer stop()
 	start := time.Now()
 	x, err := t.SampleWith(ctx, *n, common.seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta, Batch: *batch})

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"dnas/dnas"
@@ -70,7 +68,7 @@ saves and stops).`,
 	tr.CheckpointPath = ckpt
 	tr.CheckpointEvery = *every
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	if *snap > 0 {
 		tr.SnapshotDir, tr.SnapshotEvery = filepath.Join(common.out, "snapshots"), *snap
