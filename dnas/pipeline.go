@@ -237,16 +237,19 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	}
 	p := &Pipeline{Opts: opts, Teacher: teacher, Data: data, Searches: map[string]*SearchResult{},
 		Retrainers: map[string]*Retrainer{}, Evals: map[string]*EvalReport{}, state: map[string]*StageTime{}}
-	var saved struct {
-		Teacher string      `json:"teacher"`
-		Stages  []StageTime `json:"stages"`
-	}
+	var saved pipelineState
 	if b, err := os.ReadFile(p.path("state.json")); err == nil {
 		if err := json.Unmarshal(b, &saved); err != nil {
 			return nil, fmt.Errorf("dnas.NewPipeline: %s: %w", p.path("state.json"), err)
 		}
 		if saved.Teacher != teacher.ID() {
 			return nil, fmt.Errorf("dnas.NewPipeline: %s holds a run for teacher %s, not %s: use another OutDir", opts.OutDir, saved.Teacher, teacher.ID())
+		}
+		if saved.Options != nil {
+			if diff := optionsDiff(*saved.Options, opts); len(diff) > 0 {
+				return nil, fmt.Errorf("dnas.NewPipeline: %s holds a run made with other options (%s): resume it with the options it was made with, or use another OutDir (only Models may change: retraining more models on a finished search is fine)",
+					opts.OutDir, strings.Join(diff, "; "))
+			}
 		}
 		for i := range saved.Stages {
 			st := saved.Stages[i]
@@ -303,8 +306,82 @@ func (p *Pipeline) timed(name string, fn func() error) error {
 	return err
 }
 
+// pipelineState is OutDir/state.json: the teacher, the options the run was
+// made with (absent in runs written before they were recorded) and the
+// stages with their times.
+type pipelineState struct {
+	Teacher string           `json:"teacher"`
+	Options *PipelineOptions `json:"options,omitempty"`
+	Stages  []StageTime      `json:"stages"`
+}
+
+// LoadPipelineOptions returns the options of the run in dir, from its
+// state.json (written when its first stage started).
+func LoadPipelineOptions(dir string) (PipelineOptions, error) {
+	var st pipelineState
+	path := filepath.Join(dir, "state.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return PipelineOptions{}, fmt.Errorf("dnas: %s is not a dnas run directory: %w", dir, err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return PipelineOptions{}, fmt.Errorf("dnas: %s: %w", path, err)
+	}
+	if st.Options == nil {
+		return PipelineOptions{}, fmt.Errorf("dnas: %s predates recorded options: read them from its results.json", path)
+	}
+	o := *st.Options
+	o.OutDir = dir
+	return o, nil
+}
+
+// optionsDiff lists the settings in which now differs from then, as
+// "search.LossScale: 1 then, 1.04 now", ignoring where the run is written,
+// where the teacher was read from (its identity is checked apart) and the
+// models to retrain.
+func optionsDiff(then, now PipelineOptions) []string {
+	flat := func(o PipelineOptions) map[string]string {
+		o.OutDir, o.TeacherPath, o.Models = "", "", nil
+		b, _ := json.Marshal(o)
+		var tree map[string]any
+		_ = json.Unmarshal(b, &tree)
+		out := map[string]string{}
+		var walk func(prefix string, v any)
+		walk = func(prefix string, v any) {
+			if m, ok := v.(map[string]any); ok {
+				for k, x := range m {
+					walk(strings.TrimPrefix(prefix+"."+k, "."), x)
+				}
+				return
+			}
+			b, _ := json.Marshal(v)
+			out[prefix] = string(b)
+		}
+		walk("", tree)
+		return out
+	}
+	a, b := flat(then), flat(now)
+	var diff []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			if !ok {
+				w = "unset"
+			}
+			diff = append(diff, fmt.Sprintf("%s: %s then, %s now", k, v, w))
+		}
+	}
+	for k, w := range b {
+		if _, ok := a[k]; !ok {
+			diff = append(diff, fmt.Sprintf("%s: unset then, %s now", k, w))
+		}
+	}
+	slices.Sort(diff)
+	return diff
+}
+
 func (p *Pipeline) saveState() error {
-	return writeJSON(p.path("state.json"), map[string]any{"teacher": p.Teacher.ID(), "stages": p.Stages()})
+	o := p.Opts
+	return writeJSON(p.path("state.json"), pipelineState{Teacher: p.Teacher.ID(), Options: &o, Stages: p.Stages()})
 }
 
 // supernet builds the supernet and restores its checkpoints.

@@ -89,6 +89,27 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 			t.Errorf("summary.md lacks %q", want)
 		}
 	}
+	// Other options on the same directory are refused, naming what changed;
+	// more models to retrain are fine; the options can be read back.
+	changed := o
+	changed.Search.LossScale = 1.04
+	changed.Retrain.Steps++
+	_, err = NewPipeline(changed)
+	if err == nil || !strings.Contains(err.Error(), "search.LossScale: 1 then, 1.04 now") || !strings.Contains(err.Error(), "retrain.steps: 6 then, 7 now") {
+		t.Fatalf("resuming with another loss_scale and budget: want an error naming both, got %v", err)
+	}
+	more := o
+	more.Models = []string{"subnet", "teacher-arch", "random"}
+	more.TeacherPath = filepath.Join(t.TempDir(), "copy.safetensors")
+	if err := p2.Teacher.Save(more.TeacherPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewPipeline(more); err != nil {
+		t.Fatalf("the same run with one more model (and the teacher read from a copy): %v", err)
+	}
+	if back, err := LoadPipelineOptions(o.OutDir); err != nil || back.Retrain.Steps != o.Retrain.Steps || back.Search.LossScale != 1 {
+		t.Fatalf("LoadPipelineOptions: %+v, %v", back, err)
+	}
 	// Another teacher's run directory is refused.
 	other := o
 	other.TeacherPath = ""

@@ -152,8 +152,8 @@ budgets match. Rerun the same command to resume.`,
 	arch := fs.String("arch", "subnet", "which searched architecture: subnet, global, random or teacher-arch")
 	retrain := fs.Int("retrain-steps", 0, "steps per schedule (0: the run's retraining budget)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the run's)")
-	preset := fs.String("preset", "small", "preset of the run, when it has no results.json yet (searched but not finished)")
-	teacher := fs.String("teacher", "", "teacher checkpoint of the run, when it has no results.json yet")
+	preset := fs.String("preset", "small", "preset of the run, only for an unfinished run older than recorded options (its state.json has none)")
+	teacher := fs.String("teacher", "", "teacher checkpoint of the run (default: the one it was made with; needed only for an unfinished run older than recorded options)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,13 +167,19 @@ budgets match. Rerun the same command to resume.`,
 	if err != nil {
 		return err
 	}
-	// The run's options come from its results.json; a run that is still
-	// retraining has none yet: then the preset's defaults and --teacher
-	// rebuild them (its search must be done).
+	// The run's options come from its results.json, or from its
+	// state.json while it is still retraining; a run older than recorded
+	// options and not finished is rebuilt from the preset's defaults and
+	// --teacher (its search must be done).
 	var saved dnas.PipelineResults
 	opts := saved.Options
 	if err := readRunJSON(filepath.Join(*run, "results.json"), &saved); err == nil {
 		opts = saved.Options
+	} else if o, err := dnas.LoadPipelineOptions(*run); err == nil {
+		opts = o
+		if *teacher != "" {
+			opts.TeacherPath = *teacher
+		}
 	} else if opts, err = dnas.DefaultPipelineOptions(*preset); err != nil {
 		return err
 	} else {

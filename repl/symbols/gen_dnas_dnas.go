@@ -31,6 +31,7 @@ func init() {
 		"HardSwitch":               reflect.ValueOf(dnas.HardSwitch),
 		"ImageScores":              reflect.ValueOf(dnas.ImageScores),
 		"LinearRamp":               reflect.ValueOf(dnas.LinearRamp),
+		"LoadPipelineOptions":      reflect.ValueOf(dnas.LoadPipelineOptions),
 		"LoadQualityCurve":         reflect.ValueOf(dnas.LoadQualityCurve),
 		"LoadRetrainer":            reflect.ValueOf(dnas.LoadRetrainer),
 		"LoadSearchResult":         reflect.ValueOf(dnas.LoadSearchResult),
