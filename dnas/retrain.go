@@ -391,7 +391,7 @@ func scale(t *tensor.Tensor, a float32) {
 // done are kept (save them with Save).
 func (r *Retrainer) Train(ctx context.Context, steps int) error {
 	steps = min(steps, r.Opts.Steps-r.Step)
-	tr := progress.NewTracker(fmt.Sprintf("stage 3: retrain %s (beta %s)", r.Name, r.Opts.Schedule), r.Step+steps, nil)
+	tr := progress.NewTracker(fmt.Sprintf("stage 3: retrain %s (beta %s)", r.Name, r.Opts.Schedule), r.Opts.Steps, nil)
 	tr.Start = r.Step
 	var loss float64
 	for k := 0; k < steps; k++ {
