@@ -237,11 +237,11 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	}
 	p := &Pipeline{Opts: opts, Teacher: teacher, Data: data, Searches: map[string]*SearchResult{},
 		Retrainers: map[string]*Retrainer{}, Evals: map[string]*EvalReport{}, state: map[string]*StageTime{}}
-	var saved pipelineState
-	if b, err := os.ReadFile(p.path("state.json")); err == nil {
-		if err := json.Unmarshal(b, &saved); err != nil {
-			return nil, fmt.Errorf("dnas.NewPipeline: %s: %w", p.path("state.json"), err)
-		}
+	saved, found, err := readPipelineState(opts.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("dnas.NewPipeline: %w", err)
+	}
+	if found {
 		if saved.Teacher != teacher.ID() {
 			return nil, fmt.Errorf("dnas.NewPipeline: %s holds a run for teacher %s, not %s: use another OutDir", opts.OutDir, saved.Teacher, teacher.ID())
 		}
@@ -318,21 +318,35 @@ type pipelineState struct {
 // LoadPipelineOptions returns the options of the run in dir, from its
 // state.json (written when its first stage started).
 func LoadPipelineOptions(dir string) (PipelineOptions, error) {
-	var st pipelineState
-	path := filepath.Join(dir, "state.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return PipelineOptions{}, fmt.Errorf("dnas: %s is not a dnas run directory: %w", dir, err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return PipelineOptions{}, fmt.Errorf("dnas: %s: %w", path, err)
-	}
-	if st.Options == nil {
-		return PipelineOptions{}, fmt.Errorf("dnas: %s predates recorded options: read them from its results.json", path)
+	st, found, err := readPipelineState(dir)
+	switch {
+	case err != nil:
+		return PipelineOptions{}, fmt.Errorf("dnas: %w", err)
+	case !found:
+		return PipelineOptions{}, fmt.Errorf("dnas: %s is not a dnas run directory (no state.json)", dir)
+	case st.Options == nil:
+		return PipelineOptions{}, fmt.Errorf("dnas: %s predates recorded options: read them from its results.json", filepath.Join(dir, "state.json"))
 	}
 	o := *st.Options
 	o.OutDir = dir
 	return o, nil
+}
+
+// readPipelineState reads dir/state.json; found is false when there is none
+// (a new run).
+func readPipelineState(dir string) (st pipelineState, found bool, err error) {
+	path := filepath.Join(dir, "state.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return st, false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil {
+		return st, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, true, nil
 }
 
 // optionsDiff lists the settings in which now differs from then, as
