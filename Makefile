@@ -6,7 +6,7 @@ BIN      := bin/dnas
 PRESET   ?= small
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: all deps build demo test test-go test-kernel test-notebooks bench bench-sample generate clean
+.PHONY: all deps build demo test test-cache test-go test-kernel test-notebooks bench bench-sample generate clean
 
 all: build
 
@@ -22,7 +22,14 @@ demo: deps build
 	./$(BIN) run --preset $(PRESET) --out out/demo
 	./tools/run-notebook.sh notebooks/01_diffusion_basics.ipynb out/demo small
 
-test: deps build test-go test-kernel test-notebooks
+test: deps build test-cache test-go test-kernel test-notebooks
+
+# The tests get an evaluation cache of their own, empty at the start of `make test`
+# (a teacher evaluation cached by an earlier run would skip the code under test).
+TEST_CACHE := $(CURDIR)/out/test-cache
+test-go test-kernel test-notebooks: export DNAS_CACHE_DIR = $(TEST_CACHE)
+test-cache:
+	rm -rf $(TEST_CACHE)
 
 test-go:
 	$(GO) vet ./...

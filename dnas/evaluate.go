@@ -24,6 +24,26 @@ type EvalOptions struct {
 	GridSize   int              // images in the report's grid (default 64)
 }
 
+// withDefaults fills in the defaults the fields' comments give.
+func (o EvalOptions) withDefaults() EvalOptions {
+	if o.Samples <= 0 {
+		o.Samples = 2000
+	}
+	if o.HeldOut <= 0 {
+		o.HeldOut = 1000
+	}
+	if o.GridSize <= 0 {
+		o.GridSize = 64
+	}
+	if o.Sampler.Kind == "" {
+		o.Sampler = DDIMSpec(50, 0)
+	}
+	if o.Sampler.Kind == "ddim" && o.Sampler.Steps <= 0 {
+		o.Sampler.Steps = 50
+	}
+	return o
+}
+
 // EvalReport holds the measures of one model. FID is computed on the
 // penultimate features of this project's LeNet MNIST classifier against the
 // 10,000 MNIST test images: it is NOT the Inception FID of the paper, and
@@ -149,18 +169,7 @@ func ImageScores(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (fid
 // same for every model).
 func EvaluateModel(ctx context.Context, d diffusion.Denoiser, s *diffusion.NoiseSchedule, opts EvalOptions) (rep *EvalReport, err error) {
 	defer catchDiffusionPanic(&err)
-	if opts.Samples <= 0 {
-		opts.Samples = 2000
-	}
-	if opts.HeldOut <= 0 {
-		opts.HeldOut = 1000
-	}
-	if opts.GridSize <= 0 {
-		opts.GridSize = 64
-	}
-	if opts.Sampler.Kind == "" {
-		opts.Sampler = DDIMSpec(50, 0)
-	}
+	opts = opts.withDefaults()
 	sm, err := opts.Sampler.Sampler(s)
 	if err != nil {
 		return nil, err

@@ -27,6 +27,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		"dnas fid --preset small --samples 2000 --steps 50 --seed 0",
 		"dnas fid --model out/teacher-base/snapshots/step-0002000.safetensors",
 		"dnas fid --model 'out/teacher-base/snapshots/*.safetensors' --samples 500 --steps 20 --out out/base-curve",
+		"dnas fid --preset base --samples 500 --sampler ddpm",
 		"dnas fid --real --samples 2000",
 		"dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors")
 	common := addCommonFlags(fs, commonFlagHelp{
@@ -36,8 +37,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	})
 	model := fs.String("model", "", "teacher checkpoint(s) to measure instead: a file, a comma-separated list or a quoted glob; several make a quality curve (with --out: curve.json, curve.png, curve.svg, extended on rerun)")
 	samples := fs.Int("samples", 2000, "generated images")
-	steps := fs.Int("steps", 50, "DDIM steps")
-	batch := fs.Int("batch", 100, "images per network call while sampling (less memory, or more speed; the images do not change)")
+	sf := addSamplerFlags(fs)
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
@@ -45,8 +45,10 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	spec := dnas.DDIMSpec(*steps, 0)
-	spec.Batch = *batch
+	spec, err := sf.spec(fs)
+	if err != nil {
+		return err
+	}
 	ctx, stop := interruptContext()
 	defer stop()
 	switch {
@@ -96,10 +98,14 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		if err != nil {
 			return err
 		}
-		rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *samples, Sampler: spec, Seed: common.seed})
+		eo := dnas.EvalOptions{Samples: *samples, Sampler: spec, Seed: common.seed}
+		rep, err := t.Evaluate(ctx, eo)
 		if err != nil {
 			return err
 		}
+		// Measured afresh (this command is the measurement); a later
+		// `dnas run` on the same weights and options reads it back.
+		_ = t.CacheEvaluation(eo, rep)
 		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
 		if common.out != "" {
 			return writeReport(common.out, rep)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +52,37 @@ func TestFIDCurveOverSnapshots(t *testing.T) {
 	}
 	if err := runFID([]string{"--model", filepath.Join(dir, "none-*.safetensors")}); err == nil || !strings.Contains(err.Error(), "matches no file") {
 		t.Fatalf("a pattern matching nothing: err %v", err)
+	}
+}
+
+// TestFIDWithDDPMFillsTheCache measures one checkpoint with the ancestral
+// sampler: the report names it, and the evaluation lands in the cache that
+// a later `dnas run` reads.
+func TestFIDWithDDPMFillsTheCache(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DNAS_CACHE_DIR", filepath.Join(dir, "cache"))
+	te := tinyTeacher(t)
+	model := filepath.Join(dir, "teacher.safetensors")
+	if err := te.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "eval")
+	if err := runFID([]string{"--model", model, "--samples", "4", "--sampler", "ddpm", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil || !strings.Contains(string(b), `"sampler": "DDPM`) {
+		t.Fatalf("report.json does not name the DDPM sampler: %s %v", b, err)
+	}
+	loaded, err := dnas.LoadTeacher(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, cached, err := loaded.EvaluateCached(t.Context(), dnas.EvalOptions{Samples: 4, Sampler: dnas.DDPMSpec()})
+	if err != nil || !cached {
+		t.Fatalf("the evaluation dnas fid made is not in the cache: cached %v, err %v", cached, err)
+	}
+	if !strings.Contains(string(b), fmt.Sprintf(`"fid": %v`, rep.FID)) {
+		t.Fatalf("cached FID %v is not the one dnas fid wrote: %s", rep.FID, b)
 	}
 }

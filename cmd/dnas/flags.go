@@ -93,3 +93,55 @@ func presetNames(committed bool) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// samplerFlags holds --sampler, --steps, --eta and --batch, the sampling
+// flags of fid and sample.
+type samplerFlags struct {
+	kind  string
+	steps int
+	eta   float64
+	batch int
+}
+
+// addSamplerFlags defines --sampler, --steps, --eta and --batch on fs.
+func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
+	s := &samplerFlags{}
+	fs.StringVar(&s.kind, "sampler", "ddim", "ddim (--steps steps, --eta noise) or ddpm (the ancestral sampler: all T=1000 steps, 20x the time of DDIM 50)")
+	fs.IntVar(&s.steps, "steps", 50, "DDIM steps (--sampler ddpm takes all T)")
+	fs.Float64Var(&s.eta, "eta", 0, "DDIM eta: 0 deterministic, 1 DDPM-like noise")
+	fs.IntVar(&s.batch, "batch", 100, "images per network call while sampling (less memory, or more speed; the images do not change)")
+	return s
+}
+
+// spec checks the sampling flags and returns the sampler they name. fs is
+// the parsed flag set: --steps or --eta given with --sampler ddpm is refused
+// instead of ignored.
+func (s *samplerFlags) spec(fs *flag.FlagSet) (dnas.SamplerSpec, error) {
+	if s.batch <= 0 {
+		return dnas.SamplerSpec{}, fmt.Errorf("--batch %d: want at least 1 image per network call", s.batch)
+	}
+	switch strings.ToLower(s.kind) {
+	case "ddim":
+		if s.steps <= 0 {
+			return dnas.SamplerSpec{}, fmt.Errorf("--steps %d: want at least 1 DDIM step (50 is the default)", s.steps)
+		}
+		if s.eta < 0 {
+			return dnas.SamplerSpec{}, fmt.Errorf("--eta %v: want eta >= 0 (0 deterministic, 1 DDPM-like)", s.eta)
+		}
+	case "ddpm":
+		var given []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "steps" || f.Name == "eta" {
+				given = append(given, "--"+f.Name)
+			}
+		})
+		if len(given) > 0 {
+			return dnas.SamplerSpec{}, fmt.Errorf("%s with --sampler ddpm: the ancestral sampler always takes all T steps with its own noise; drop it, or use --sampler ddim",
+				strings.Join(given, " and "))
+		}
+		return dnas.SamplerSpec{Kind: "ddpm", Batch: s.batch}, nil
+	default:
+		return dnas.SamplerSpec{}, fmt.Errorf("--sampler %q: want ddim or ddpm", s.kind)
+	}
+	return dnas.SamplerSpec{Kind: "ddim", Steps: s.steps, Eta: s.eta, Batch: s.batch}, nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -84,5 +85,47 @@ func TestPresetNames(t *testing.T) {
 	// tiny has no committed teacher (models/ holds small and base).
 	if got, want := presetNames(true), "small or base"; got != want {
 		t.Errorf("presetNames(true) = %q, want %q", got, want)
+	}
+}
+
+func TestSamplerFlags(t *testing.T) {
+	parse := func(args ...string) (string, error) {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		sf := addSamplerFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		sp, err := sf.spec(fs)
+		return fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch), err
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "ddim/50/0/100"},
+		{[]string{"--steps", "20", "--eta", "1", "--batch", "10"}, "ddim/20/1/10"},
+		{[]string{"--sampler", "DDPM"}, "ddpm/0/0/100"},
+	} {
+		got, err := parse(c.args...)
+		if err != nil || got != c.want {
+			t.Errorf("%v: got %s, %v; want %s", c.args, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sampler", "ddpm", "--steps", "50"}, "--steps with --sampler ddpm"},
+		{[]string{"--sampler", "ddpm", "--eta", "1"}, "--eta with --sampler ddpm"},
+		{[]string{"--sampler", "euler"}, `--sampler "euler": want ddim or ddpm`},
+		{[]string{"--steps", "0"}, "--steps 0"},
+		{[]string{"--eta", "-0.5"}, "--eta -0.5"},
+		{[]string{"--batch", "0"}, "--batch 0"},
+	} {
+		_, err := parse(c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got error %v, want one saying %q", c.args, err, c.want)
+		}
 	}
 }

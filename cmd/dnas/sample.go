@@ -30,11 +30,12 @@ func runSample(args []string) error {
 	})
 	model := fs.String("model", "", "teacher checkpoint to sample instead of the committed preset")
 	n := fs.Int("n", 64, "number of images")
-	steps := fs.Int("steps", 50, "DDIM steps (ignored by --sampler ddpm, which takes all T)")
-	sampler := fs.String("sampler", "ddim", "ddim or ddpm")
-	eta := fs.Float64("eta", 0, "DDIM eta: 0 deterministic, 1 DDPM-like noise")
-	batch := fs.Int("batch", 100, "images per network call (less memory, or more speed; the images do not change)")
+	sf := addSamplerFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	spec, err := sf.spec(fs)
+	if err != nil {
 		return err
 	}
 	t, err := loadTeacherFlag(common.preset, *model)
@@ -44,7 +45,7 @@ func runSample(args []string) error {
 	ctx, stop := interruptContext()
 	defer stop()
 	start := time.Now()
-	x, err := t.SampleWith(ctx, *n, common.seed, dnas.SamplerSpec{Kind: *sampler, Steps: *steps, Eta: *eta, Batch: *batch})
+	x, err := t.SampleWith(ctx, *n, common.seed, spec)
 	if err != nil {
 		return err
 	}

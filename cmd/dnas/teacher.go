@@ -90,7 +90,10 @@ saves and stops).`,
 	if *evalN <= 0 {
 		return nil
 	}
-	rep, err := t.Evaluate(ctx, dnas.EvalOptions{Samples: *evalN, Sampler: dnas.DDIMSpec(t.Preset.SampleSteps, 0)})
+	rep, cached, err := t.EvaluateCached(ctx, dnas.EvalOptions{Samples: *evalN, Sampler: dnas.DDIMSpec(t.Preset.SampleSteps, 0)})
+	if cached {
+		fmt.Fprintf(os.Stderr, "evaluation of these weights read from the cache in %s (DNAS_CACHE_DIR=off measures again)\n", dnas.EvalCacheDir())
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil

@@ -25,6 +25,7 @@ func init() {
 		"DefaultPipelineOptions":   reflect.ValueOf(dnas.DefaultPipelineOptions),
 		"DistillOnly":              reflect.ValueOf(dnas.DistillOnly),
 		"DynamicsChart":            reflect.ValueOf(dnas.DynamicsChart),
+		"EvalCacheDir":             reflect.ValueOf(dnas.EvalCacheDir),
 		"EvaluateModel":            reflect.ValueOf(dnas.EvaluateModel),
 		"FormatCount":              reflect.ValueOf(dnas.FormatCount),
 		"GlobalSearch":             reflect.ValueOf(dnas.GlobalSearch),
