@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -114,6 +115,10 @@ type StageTime struct {
 	Stage   string  `json:"stage"`
 	Seconds float64 `json:"seconds"`
 	Done    bool    `json:"done"`
+	// Note says when Seconds is not the stage's cost: its work was done
+	// elsewhere (a cached teacher evaluation, stage-1 checkpoints that
+	// were already trained when the run found them).
+	Note string `json:"note,omitempty"`
 }
 
 // ModelResult is one row of the final comparison.
@@ -284,6 +289,14 @@ func (p *Pipeline) Stages() []StageTime {
 	return out
 }
 
+// note records why stage's time is not its cost (StageTime.Note) and logs it.
+func (p *Pipeline) note(stage, text string) {
+	if st, ok := p.state[stage]; ok {
+		st.Note = text
+	}
+	p.logf("%s: %s", stage, text)
+}
+
 // timed runs fn as stage name, adds its wall time to the stage's total and
 // records it as done when fn succeeds.
 func (p *Pipeline) timed(name string, fn func() error) error {
@@ -431,6 +444,9 @@ func (p *Pipeline) RunStage1(ctx context.Context) error {
 			return err
 		}
 		p.logf("stage 1: %s", s)
+		if steps := slices.Collect(maps.Values(s.BlockSteps())); slices.Min(steps) >= p.Opts.Stage1Steps {
+			p.note("stage1", fmt.Sprintf("all blocks found trained (%d steps) in %s: the time is loading, not training", p.Opts.Stage1Steps, p.path("stage1")))
+		}
 		return s.TrainAll(ctx, p.Opts.Stage1Steps, p.path("stage1"))
 	})
 }
@@ -559,7 +575,7 @@ func (p *Pipeline) RunEvaluate(ctx context.Context, m string) error {
 			// these options: 2,000 base samples take about 9 minutes.
 			var cached bool
 			if rep, cached, err = p.Teacher.EvaluateCached(ctx, p.Opts.Eval); cached {
-				p.logf("eval teacher: %s", cacheNote(EvalCacheDir()))
+				p.note(stage, fmt.Sprintf("read %s; sampling took %.1fs when measured", cacheNote(EvalCacheDir()), rep.SampleSeconds))
 			}
 		} else {
 			if err := p.RunRetrain(ctx, m); err != nil {
@@ -817,10 +833,10 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 			fmt.Fprintf(&b, "\n- %s: %s", m, r.Notes)
 		}
 	}
-	b.WriteString("\n\n## Stage timings\n\n| stage | seconds | done |\n|---|---|---|\n")
+	b.WriteString("\n\n## Stage timings\n\n| stage | seconds | done | note |\n|---|---|---|---|\n")
 	for _, st := range res.Stages {
 		if st.Stage != "report" {
-			fmt.Fprintf(&b, "| %s | %.1f | %v |\n", st.Stage, st.Seconds, st.Done)
+			fmt.Fprintf(&b, "| %s | %.1f | %v | %s |\n", st.Stage, st.Seconds, st.Done, st.Note)
 		}
 	}
 	b.WriteString("\n" + p.Budgets())

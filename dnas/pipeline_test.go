@@ -251,3 +251,59 @@ func TestSmallPipelineDefaults(t *testing.T) {
 		t.Errorf("small budgets changed without updating results/README.md: %+v, stage 1 %d", o.Retrain, o.Stage1Steps)
 	}
 }
+
+// TestPipelineNotesWorkDoneElsewhere: a second run on the same teacher, its
+// stage 1 copied from the first, reads the teacher's evaluation from the
+// cache and says so, and its stage timings say which times are not costs.
+func TestPipelineNotesWorkDoneElsewhere(t *testing.T) {
+	t.Setenv("DNAS_CACHE_DIR", t.TempDir())
+	o := tinyPipelineOptions(t)
+	o.Models = []string{"subnet"}
+	first, err := NewPipeline(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := first.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range a.Stages {
+		if st.Note != "" {
+			t.Errorf("first run: stage %s has a note %q", st.Stage, st.Note)
+		}
+	}
+
+	o2 := o
+	o2.OutDir = filepath.Join(t.TempDir(), "run2")
+	if err := os.CopyFS(filepath.Join(o2.OutDir, "stage1"), os.DirFS(filepath.Join(o.OutDir, "stage1"))); err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewPipeline(o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := second.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := map[string]string{}
+	for _, st := range b.Stages {
+		notes[st.Stage] = st.Note
+	}
+	if !strings.Contains(notes["stage1"], "found trained") {
+		t.Errorf("stage1 note %q: want it to say the blocks were found trained", notes["stage1"])
+	}
+	if !strings.Contains(notes["eval:teacher"], "evaluation cache") {
+		t.Errorf("eval:teacher note %q: want it to say the evaluation came from the cache", notes["eval:teacher"])
+	}
+	if b.Models[0].FID != a.Models[0].FID || b.Models[0].HeldOutLoss != a.Models[0].HeldOutLoss {
+		t.Errorf("the cached teacher row differs: %+v vs %+v", b.Models[0], a.Models[0])
+	}
+	if _, err := os.Stat(filepath.Join(o2.OutDir, "eval", "teacher.png")); err != nil {
+		t.Errorf("the cached evaluation's grid was not written: %v", err)
+	}
+	sum, _ := os.ReadFile(filepath.Join(o2.OutDir, "summary.md"))
+	if !strings.Contains(string(sum), "evaluation cache") {
+		t.Error("summary.md does not say the teacher's evaluation was cached")
+	}
+}

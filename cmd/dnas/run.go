@@ -128,7 +128,11 @@ command resumes.`,
 		res.Preset, 100*res.MACReduction, fidText(res.SubnetFID, "subnet"), fidText(res.TeacherArchFID, "teacher-arch"), res.TotalSeconds/60, time.Since(start).Minutes())
 	for _, st := range res.Stages {
 		if st.Stage != "report" {
-			fmt.Printf("  %-20s %7.1fs\n", st.Stage, st.Seconds)
+			note := ""
+			if st.Note != "" {
+				note = " (" + st.Note + ")"
+			}
+			fmt.Printf("  %-20s %7.1fs%s\n", st.Stage, st.Seconds, note)
 		}
 	}
 	fmt.Printf("report: %s\n", filepath.Join(opts.OutDir, "summary.md"))
