@@ -71,6 +71,10 @@ func TestGallery(t *testing.T) {
 func galleryCharts() map[string]func() (*Chart, error) {
 	return map[string]func() (*Chart, error){
 		"tradeoff": func() (*Chart, error) { return BlockTradeoff(fakeBlock("enc1", 4, 1)) },
+		"loss_scale": func() (*Chart, error) {
+			return LossScaleChart(LossScaleSweep{LossScale: []float64{1, 1.004, 1.05, 1.13, 1.25}, Reduction: []float64{0.023, 0.07, 0.168, 0.301, 0.44},
+				Max: 1.35, Levels: []Level{{"headline target", 0.3}, {"global search", 0.44}}, Marks: []float64{1, 1.13}})
+		},
 		"tradeoff_grid": func() (*Chart, error) {
 			var bs []BlockSearch
 			for i, name := range []string{"enc0", "enc1", "enc2", "mid", "dec0", "dec1", "dec2"} {

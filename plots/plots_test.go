@@ -152,6 +152,26 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"tradeoff empty", func() error { _, err := BlockTradeoff(BlockSearch{Block: "mid"}); return err }, "no candidates"},
 		{"quality empty", func() error { _, err := QualityCurveChart(QualityCurve{}); return err }, "at least one"},
+		{"loss_scale unpaired", func() error {
+			_, err := LossScaleChart(LossScaleSweep{LossScale: []float64{1, 2}, Reduction: []float64{0.1}, Max: 3})
+			return err
+		}, "as many reductions"},
+		{"loss_scale not increasing", func() error {
+			_, err := LossScaleChart(LossScaleSweep{LossScale: []float64{1, 1}, Reduction: []float64{0.1, 0.2}, Max: 3})
+			return err
+		}, "increase"},
+		{"loss_scale max", func() error {
+			_, err := LossScaleChart(LossScaleSweep{LossScale: []float64{1, 2}, Reduction: []float64{0.1, 0.2}, Max: 2})
+			return err
+		}, "beyond the last"},
+		{"loss_scale reduction of 1", func() error {
+			_, err := LossScaleChart(LossScaleSweep{LossScale: []float64{1}, Reduction: []float64{1}, Max: 2})
+			return err
+		}, "fraction below 1"},
+		{"loss_scale NaN level", func() error {
+			_, err := LossScaleChart(LossScaleSweep{LossScale: []float64{1}, Reduction: []float64{0.1}, Max: 2, Levels: []Level{{"x", nan}}})
+			return err
+		}, "NaN"},
 		{"quality unpaired", func() error {
 			_, err := QualityCurveChart(QualityCurve{Steps: []float64{1, 2}, FID: []float64{3}})
 			return err
