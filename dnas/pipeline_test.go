@@ -267,10 +267,16 @@ func TestPipelineNotesWorkDoneElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var order []string
 	for _, st := range a.Stages {
 		if st.Note != "" {
 			t.Errorf("first run: stage %s has a note %q", st.Stage, st.Note)
 		}
+		order = append(order, st.Stage)
+	}
+	// Each model is evaluated as soon as it is retrained, the teacher first.
+	if got, want := strings.Join(order, " "), "stage1 search eval:teacher retrain:subnet eval:subnet report"; got != want {
+		t.Errorf("stage order %q, want %q", got, want)
 	}
 
 	o2 := o
