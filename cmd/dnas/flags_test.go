@@ -129,3 +129,21 @@ func TestSamplerFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
+	out := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sampler", "ddpm", "--sample-steps", "5"}, "DDIM's"},
+		{[]string{"--sampler", "ddpm", "--eta", "1"}, "DDIM's"},
+		{[]string{"--eta", "-1"}, "--eta -1"},
+		{[]string{"--sampler", "heun"}, `--sampler "heun"`},
+	} {
+		err := runPipeline(append([]string{"--preset", "tiny", "--out", out}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("dnas run %v: got %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+}

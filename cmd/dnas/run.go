@@ -50,6 +50,8 @@ command resumes.`,
 	models := fs.String("models", "", "comma-separated models to retrain among subnet,teacher-arch,global,random (default: the preset's; subnet,teacher-arch for small and base)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
+	sampler := fs.String("sampler", "ddim", "evaluation sampler: ddim (--sample-steps, --eta) or ddpm (the ancestral sampler, all T=1000 steps: 20x DDIM 50's time)")
+	eta := fs.Float64("eta", 0, "DDIM eta for the evaluation: 0 deterministic, 1 DDPM-like noise")
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
@@ -106,8 +108,22 @@ command resumes.`,
 	if *samples > 0 {
 		opts.Eval.Samples = *samples
 	}
-	if *sampleSteps > 0 {
-		opts.Eval.Sampler = dnas.DDIMSpec(*sampleSteps, 0)
+	switch strings.ToLower(*sampler) {
+	case "ddim":
+		if *eta < 0 {
+			return fmt.Errorf("--eta %v: want eta >= 0 (0 deterministic, 1 DDPM-like)", *eta)
+		}
+		if *sampleSteps > 0 {
+			opts.Eval.Sampler.Steps = *sampleSteps
+		}
+		opts.Eval.Sampler.Eta = *eta
+	case "ddpm":
+		if *sampleSteps > 0 || *eta != 0 {
+			return fmt.Errorf("--sample-steps and --eta are DDIM's: the ddpm sampler always takes all T steps with its own noise")
+		}
+		opts.Eval.Sampler = dnas.DDPMSpec()
+	default:
+		return fmt.Errorf("--sampler %q: want ddim or ddpm", *sampler)
 	}
 	ctx, stop := interruptContext()
 	defer stop()
