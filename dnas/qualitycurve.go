@@ -59,16 +59,7 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no snapshots to measure: pass checkpoint files, e.g. out/teacher-base/snapshots/*.safetensors")
 	}
-	eo := opts.Eval
-	if eo.Samples <= 0 {
-		eo.Samples = 2000
-	}
-	if eo.Sampler.Kind == "" {
-		eo.Sampler = DDIMSpec(50, 0)
-	}
-	if eo.Sampler.Kind == "ddim" && eo.Sampler.Steps <= 0 {
-		eo.Sampler.Steps = 50
-	}
+	eo := opts.Eval.withDefaults()
 	c := &QualityCurve{Samples: eo.Samples, Spec: eo.Sampler, Seed: eo.Seed, Live: opts.Live}
 	reuse := map[string]CurvePoint{}
 	sameImages := func(a, b SamplerSpec) bool { a.Batch, b.Batch = 0, 0; return a == b } // the batch does not change the images
