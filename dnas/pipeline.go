@@ -161,7 +161,10 @@ type PipelineResults struct {
 	SubnetFID      float64 `json:"subnet_fid"`
 	TeacherArchFID float64 `json:"teacher_arch_fid"`
 	TotalSeconds   float64 `json:"total_seconds"`
-	Finished       string  `json:"finished"`
+	Finished       string  `json:"finished"` // when the report was written (empty while stages are pending)
+	// Pending lists the stages not done yet, for a report of an unfinished
+	// run (Pipeline.Report); empty once Run has finished.
+	Pending []string `json:"pending,omitempty"`
 }
 
 // BlockChoice is one block's chosen architecture in results.json.
@@ -676,11 +679,55 @@ func (p *Pipeline) Results() *PipelineResults {
 	return res
 }
 
+// stagesOfRun lists the stages Run goes through, in its order.
+func (p *Pipeline) stagesOfRun() []string {
+	st := []string{"stage1", "search", "eval:teacher"}
+	for _, m := range p.Opts.Models {
+		st = append(st, "retrain:"+m, "eval:"+m)
+	}
+	return st
+}
+
+// Report writes the report (WriteReport) of the stages done so far without
+// running anything, so that a long run can be looked at while it goes on,
+// from another process: it reads what the finished stages saved and writes
+// results.json, summary.md and the charts, never state.json. The stages
+// still to do are listed in the results' Pending.
+func (p *Pipeline) Report(ctx context.Context) (*PipelineResults, error) {
+	if p.StageDone("search") {
+		if err := p.loadSearches(); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range p.Opts.Models {
+		if p.StageDone("retrain:" + m) {
+			if err := p.RunRetrain(ctx, m); err != nil { // loads the finished model
+				return nil, err
+			}
+		}
+	}
+	for _, m := range append([]string{"teacher"}, p.Opts.Models...) {
+		if p.StageDone("eval:" + m) {
+			if err := p.RunEvaluate(ctx, m); err != nil { // reads eval/<m>.json
+				return nil, err
+			}
+		}
+	}
+	return p.WriteReport()
+}
+
 // WriteReport writes results.json, summary.md and the charts (PNG and
 // SVG) into OutDir.
 func (p *Pipeline) WriteReport() (*PipelineResults, error) {
 	res := p.Results()
-	res.Finished = time.Now().UTC().Format(time.RFC3339)
+	for _, st := range p.stagesOfRun() {
+		if !p.StageDone(st) {
+			res.Pending = append(res.Pending, st)
+		}
+	}
+	if len(res.Pending) == 0 {
+		res.Finished = time.Now().UTC().Format(time.RFC3339)
+	}
 	if err := writeJSON(p.path("results.json"), res); err != nil {
 		return nil, err
 	}
@@ -795,18 +842,35 @@ func modelLabel(m string) string {
 func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# DiffNAS run: preset %s\n\n", res.Preset)
-	fmt.Fprintf(&b, "Teacher `%s` (%s). Finished %s, %.1f minutes of stage time in total.\n\n", res.Teacher, p.Teacher, res.Finished, res.TotalSeconds/60)
+	if len(res.Pending) > 0 {
+		fmt.Fprintf(&b, "**Unfinished run**: report of the stages done by %s; still to do: %s (`dnas run` on this directory resumes).\n\n",
+			time.Now().UTC().Format(time.RFC3339), strings.Join(res.Pending, ", "))
+		fmt.Fprintf(&b, "Teacher `%s` (%s). %.1f minutes of stage time so far.\n\n", res.Teacher, p.Teacher, res.TotalSeconds/60)
+	} else {
+		fmt.Fprintf(&b, "Teacher `%s` (%s). Finished %s, %.1f minutes of stage time in total.\n\n", res.Teacher, p.Teacher, res.Finished, res.TotalSeconds/60)
+	}
 	fmt.Fprintf(&b, "## Headline\n\n")
-	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet))
+	rule := ""
+	if ls := p.Opts.Search.LossScale; ls != 0 && ls != 1 {
+		rule = fmt.Sprintf(", with the rule at loss_scale %g, not METHOD.md's default 1.0", ls)
+	}
+	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s%s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet), rule)
 	if math.IsNaN(res.SubnetFID) || math.IsNaN(res.TeacherArchFID) {
-		fid := func(v float64) string {
-			if math.IsNaN(v) {
-				return "not retrained"
+		fid := func(v float64, m string) string {
+			switch {
+			case !math.IsNaN(v):
+				return fmt.Sprintf("%.2f", v)
+			case slices.Contains(p.Opts.Models, m):
+				return "not measured yet"
 			}
-			return fmt.Sprintf("%.2f", v)
+			return "not retrained"
 		}
-		fmt.Fprintf(&b, "- FID after retraining: subnet %s vs teacher architecture retrained with the same budget %s (target: no worse: **not measured**; retrain both `subnet` and `teacher-arch` to compare).\n\n",
-			fid(res.SubnetFID), fid(res.TeacherArchFID))
+		how := "retrain both `subnet` and `teacher-arch` to compare"
+		if slices.Contains(p.Opts.Models, "subnet") && slices.Contains(p.Opts.Models, "teacher-arch") {
+			how = "the run has not evaluated both yet"
+		}
+		fmt.Fprintf(&b, "- FID after retraining: subnet %s vs teacher architecture retrained with the same budget %s (target: no worse: **not measured**; %s).\n\n",
+			fid(res.SubnetFID, "subnet"), fid(res.TeacherArchFID, "teacher-arch"), how)
 	} else {
 		fmt.Fprintf(&b, "- FID after retraining: subnet %.2f vs teacher architecture retrained with the same budget %.2f (target: no worse: %s).\n\n",
 			res.SubnetFID, res.TeacherArchFID, yesNo(res.FIDTargetMet))
@@ -819,8 +883,13 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 		if m.Name == "teacher" {
 			train = fmt.Sprintf("%d steps (noise prediction)", m.TrainSteps)
 		}
+		fid, loss, conf, secs := "-", "-", "-", "-" // not evaluated (yet)
+		if !math.IsNaN(m.FID) {
+			fid, loss = fmt.Sprintf("%.2f", m.FID), fmt.Sprintf("%.4f", m.HeldOutLoss)
+			conf, secs = fmt.Sprintf("%.1f%%", 100*m.Confident), fmt.Sprintf("%.1f", m.SampleSeconds)
+		}
 		_ = t.AddRow(modelLabel(m.Name), FormatCount(m.MACs), fmt.Sprintf("%.1f%%", 100*m.MACReduction), FormatCount(m.Params),
-			fmt.Sprintf("%.2f", m.FID), fmt.Sprintf("%.4f", m.HeldOutLoss), fmt.Sprintf("%.1f%%", 100*m.Confident), fmt.Sprintf("%.1f", m.SampleSeconds), train)
+			fid, loss, conf, secs, train)
 	}
 	b.WriteString(t.Markdown())
 	b.WriteString("\n\n## Block-wise search: per-block choices\n\n")

@@ -41,6 +41,9 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 	if err := p.RunSearch(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if err := p.RunEvaluate(ctx, "teacher"); err != nil {
+		t.Fatal(err)
+	}
 	_, err = p.Run(ctxAfter(ctx, cancel, &n, 2))
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("want a cancelled run, got %v", err)
@@ -53,6 +56,27 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 		t.Fatal(err)
 	}
 	stage1 := p.Stages()[0]
+
+	// A report of the unfinished run lists what is pending and leaves the
+	// run's state alone.
+	stateBefore, _ := os.ReadFile(filepath.Join(o.OutDir, "state.json"))
+	rp, err := NewPipeline(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partial, err := rp.Report(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(partial.Pending, " "); got != "retrain:subnet eval:subnet retrain:teacher-arch eval:teacher-arch" || partial.Finished != "" {
+		t.Errorf("pending %q, finished %q: want the retrainings and their evaluations pending, no finish time", got, partial.Finished)
+	}
+	if sum, _ := os.ReadFile(filepath.Join(o.OutDir, "summary.md")); !strings.Contains(string(sum), "Unfinished run") || !strings.Contains(string(sum), "not measured yet") {
+		t.Errorf("partial summary.md:\n%s", sum)
+	}
+	if stateAfter, _ := os.ReadFile(filepath.Join(o.OutDir, "state.json")); string(stateAfter) != string(stateBefore) {
+		t.Error("Report changed state.json")
+	}
 
 	p2, err := NewPipeline(o)
 	if err != nil {
@@ -84,6 +108,9 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 		}
 	}
 	sum, _ := os.ReadFile(filepath.Join(o.OutDir, "summary.md"))
+	if len(res.Pending) != 0 || res.Finished == "" {
+		t.Errorf("finished run: pending %v, finished %q", res.Pending, res.Finished)
+	}
 	for _, want := range []string{"Headline", "fewer MACs", "Stage timings", "stage1", "retrain:subnet"} {
 		if !strings.Contains(string(sum), want) {
 			t.Errorf("summary.md lacks %q", want)

@@ -147,3 +147,13 @@ func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
 		}
 	}
 }
+
+func TestRunReportNeedsARunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	if err := runPipeline([]string{"--out", dir, "--report"}); err == nil || !strings.Contains(err.Error(), "not a dnas run directory") {
+		t.Errorf("--report on an empty directory: got %v", err)
+	}
+	if err := runPipeline([]string{"--out", dir, "--report", "--loss-scale", "1.1"}); err == nil || !strings.Contains(err.Error(), "drop --loss-scale") {
+		t.Errorf("--report with run options: got %v", err)
+	}
+}

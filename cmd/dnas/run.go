@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,7 +34,8 @@ then each is sampled for FID. --out receives summary.md, results.json and
 the charts. Every stage is checkpointed in --out: after Ctrl-C, the same
 command resumes.`,
 		"dnas run --preset small --out out/run",
-		"dnas run --preset small --widths 0.5,0.75,1 --loss-scale 1.05 --out out/run-widths")
+		"dnas run --preset small --widths 0.5,0.75,1 --loss-scale 1.05 --out out/run-widths",
+		"dnas run --out out/run --report")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false) + " (sets every budget)",
 		out:         "output directory (required); rerun with the same one to resume",
@@ -54,12 +57,16 @@ command resumes.`,
 	eta := fs.Float64("eta", 0, "DDIM eta for the evaluation: 0 deterministic, 1 DDPM-like noise")
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
+	report := fs.Bool("report", false, "write the report of the stages done so far (summary.md, results.json, charts) and run nothing: look at a long run while it goes on; the options are read from --out's state.json")
 	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if common.out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
+	}
+	if *report {
+		return reportPipeline(fs, common.out)
 	}
 	if *sandwich && *widths == "" {
 		return fmt.Errorf("--sandwich needs --widths (e.g. --widths 0.5,0.75,1): the rule is about narrow and wide paths of the width search")
@@ -141,7 +148,7 @@ command resumes.`,
 		return err
 	}
 	fmt.Printf("DiffNAS %s: subnet %.1f%% fewer MACs than the teacher; FID subnet %s vs teacher arch. retrained %s; %.1f min of stage time (this session %.1f min)\n",
-		res.Preset, 100*res.MACReduction, fidText(res.SubnetFID, "subnet"), fidText(res.TeacherArchFID, "teacher-arch"), res.TotalSeconds/60, time.Since(start).Minutes())
+		res.Preset, 100*res.MACReduction, fidText(res.SubnetFID, "subnet", res.Options.Models), fidText(res.TeacherArchFID, "teacher-arch", res.Options.Models), res.TotalSeconds/60, time.Since(start).Minutes())
 	for _, st := range res.Stages {
 		if st.Stage != "report" {
 			note := ""
@@ -152,6 +159,43 @@ command resumes.`,
 		}
 	}
 	fmt.Printf("report: %s\n", filepath.Join(opts.OutDir, "summary.md"))
+	return nil
+}
+
+// reportPipeline is `dnas run --report --out DIR`: the report of an
+// unfinished (or finished) run, with the options it was made with.
+func reportPipeline(fs *flag.FlagSet, dir string) error {
+	var other []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "report" && f.Name != "out" {
+			other = append(other, "--"+f.Name)
+		}
+	})
+	if len(other) > 0 {
+		return fmt.Errorf("--report reads the run's options from --out's state.json: drop %s", strings.Join(other, " "))
+	}
+	opts, err := dnas.LoadPipelineOptions(dir)
+	if err != nil {
+		return err
+	}
+	opts.Log = os.Stderr
+	p, err := dnas.NewPipeline(opts)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+	res, err := p.Report(ctx)
+	if err != nil {
+		return err
+	}
+	state := "finished"
+	if len(res.Pending) > 0 {
+		state = "pending: " + strings.Join(res.Pending, ", ")
+	}
+	fmt.Printf("DiffNAS %s (%s): subnet %.1f%% fewer MACs than the teacher; FID subnet %s vs teacher arch. retrained %s\nreport: %s\n",
+		res.Preset, state, 100*res.MACReduction, fidText(res.SubnetFID, "subnet", res.Options.Models), fidText(res.TeacherArchFID, "teacher-arch", res.Options.Models),
+		filepath.Join(dir, "summary.md"))
 	return nil
 }
 
@@ -302,8 +346,11 @@ func archModel(arch string) string {
 
 // fidText formats a model's FID for the closing line, or says how to get it
 // when the model was not retrained in this run.
-func fidText(v float64, model string) string {
-	if math.IsNaN(v) {
+func fidText(v float64, model string, models []string) string {
+	switch {
+	case math.IsNaN(v) && slices.Contains(models, model):
+		return "(not measured yet)"
+	case math.IsNaN(v):
 		return "(not measured: add " + model + " to --models)"
 	}
 	return fmt.Sprintf("%.2f", v)
