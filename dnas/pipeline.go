@@ -447,7 +447,9 @@ func (p *Pipeline) RunStage1(ctx context.Context) error {
 			return err
 		}
 		p.logf("stage 1: %s", s)
-		if steps := slices.Collect(maps.Values(s.BlockSteps())); slices.Min(steps) >= p.Opts.Stage1Steps {
+		// Trained elsewhere (copied in), not by an earlier session of this
+		// run, which would have recorded its time.
+		if steps := slices.Collect(maps.Values(s.BlockSteps())); slices.Min(steps) >= p.Opts.Stage1Steps && p.state["stage1"].Seconds == 0 {
 			p.note("stage1", fmt.Sprintf("all blocks found trained (%d steps) in %s: the time is loading, not training", p.Opts.Stage1Steps, p.path("stage1")))
 		}
 		return s.TrainAll(ctx, p.Opts.Stage1Steps, p.path("stage1"))
