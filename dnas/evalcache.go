@@ -57,6 +57,7 @@ func evalCacheKey(t *Teacher, opts EvalOptions) (key string, ok bool) {
 	if opts.Sampler.Kind == "ddpm" {
 		opts.Sampler.Steps, opts.Sampler.Eta = 0, 0
 	}
+	id := t.ID() // a hash of every weight: compute it once
 	b, err := json.Marshal(struct {
 		Version  int
 		Teacher  string
@@ -67,12 +68,12 @@ func evalCacheKey(t *Teacher, opts EvalOptions) (key string, ok bool) {
 		Seed     uint64
 		HeldOut  int
 		GridSize int
-	}{evalCacheVersion, t.ID(), string(t.Preset.Noise), t.Preset.T, opts.Samples, opts.Sampler, opts.Seed, opts.HeldOut, opts.GridSize})
+	}{evalCacheVersion, id, string(t.Preset.Noise), t.Preset.T, opts.Samples, opts.Sampler, opts.Seed, opts.HeldOut, opts.GridSize})
 	if err != nil {
 		return "", false
 	}
 	h := sha256.Sum256(b)
-	return t.ID() + "-" + hex.EncodeToString(h[:8]), true
+	return id + "-" + hex.EncodeToString(h[:8]), true
 }
 
 // EvaluateCached is Evaluate with a cache: the first evaluation of these
