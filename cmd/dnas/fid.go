@@ -45,7 +45,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	spec, err := sf.spec(fs)
+	spec, err := sf.spec(fs, dnas.SamplerSpec{})
 	if err != nil {
 		return err
 	}

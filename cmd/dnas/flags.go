@@ -94,18 +94,21 @@ func presetNames(committed bool) string {
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
-// samplerFlags holds --sampler, --steps, --eta and --batch, the sampling
-// flags of fid and sample.
+// samplerFlags holds the sampling flags: --sampler, the DDIM step count
+// (--steps for fid and sample, --sample-steps for run), --eta and, for fid
+// and sample, --batch.
 type samplerFlags struct {
-	kind  string
-	steps int
-	eta   float64
-	batch int
+	kind      string
+	stepsFlag string // the step count's flag name
+	steps     int
+	eta       float64
+	batch     int // 0: the command has no --batch
 }
 
-// addSamplerFlags defines --sampler, --steps, --eta and --batch on fs.
+// addSamplerFlags defines --sampler, --steps, --eta and --batch on fs (fid
+// and sample).
 func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
-	s := &samplerFlags{}
+	s := &samplerFlags{stepsFlag: "steps"}
 	fs.StringVar(&s.kind, "sampler", "ddim", "ddim (--steps steps, --eta noise) or ddpm (the ancestral sampler: all T=1000 steps, 20x the time of DDIM 50)")
 	fs.IntVar(&s.steps, "steps", 50, "DDIM steps (--sampler ddpm takes all T)")
 	fs.Float64Var(&s.eta, "eta", 0, "DDIM eta: 0 deterministic, 1 DDPM-like noise")
@@ -113,25 +116,46 @@ func addSamplerFlags(fs *flag.FlagSet) *samplerFlags {
 	return s
 }
 
-// spec checks the sampling flags and returns the sampler they name. fs is
-// the parsed flag set: --steps or --eta given with --sampler ddpm is refused
+// addEvalSamplerFlags defines run's evaluation sampler flags on fs:
+// --sampler, --sample-steps (0: the preset's) and --eta.
+func addEvalSamplerFlags(fs *flag.FlagSet) *samplerFlags {
+	s := &samplerFlags{stepsFlag: "sample-steps"}
+	fs.StringVar(&s.kind, "sampler", "ddim", "evaluation sampler: ddim (--sample-steps, --eta) or ddpm (the ancestral sampler, all T=1000 steps: 20x DDIM 50's time)")
+	fs.IntVar(&s.steps, "sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
+	fs.Float64Var(&s.eta, "eta", 0, "DDIM eta for the evaluation: 0 deterministic, 1 DDPM-like noise")
+	return s
+}
+
+// spec checks the sampling flags and returns the sampler they name, on top
+// of base: a step count of 0 keeps base's steps (run's "the preset's"), and
+// base's batch is kept when the command has no --batch. fs is the parsed
+// flag set: a step count or --eta given with --sampler ddpm is refused
 // instead of ignored.
-func (s *samplerFlags) spec(fs *flag.FlagSet) (dnas.SamplerSpec, error) {
-	if s.batch <= 0 {
-		return dnas.SamplerSpec{}, fmt.Errorf("--batch %d: want at least 1 image per network call", s.batch)
+func (s *samplerFlags) spec(fs *flag.FlagSet, base dnas.SamplerSpec) (dnas.SamplerSpec, error) {
+	batch := base.Batch
+	if fs.Lookup("batch") != nil {
+		if s.batch <= 0 {
+			return dnas.SamplerSpec{}, fmt.Errorf("--batch %d: want at least 1 image per network call", s.batch)
+		}
+		batch = s.batch
 	}
 	switch strings.ToLower(s.kind) {
 	case "ddim":
-		if s.steps <= 0 {
-			return dnas.SamplerSpec{}, fmt.Errorf("--steps %d: want at least 1 DDIM step (50 is the default)", s.steps)
+		steps := s.steps
+		if steps == 0 && base.Steps > 0 && (base.Kind == "" || strings.EqualFold(base.Kind, "ddim")) {
+			steps = base.Steps
+		}
+		if steps <= 0 {
+			return dnas.SamplerSpec{}, fmt.Errorf("--%s %d: want at least 1 DDIM step (50 is the default)", s.stepsFlag, s.steps)
 		}
 		if s.eta < 0 {
 			return dnas.SamplerSpec{}, fmt.Errorf("--eta %v: want eta >= 0 (0 deterministic, 1 DDPM-like)", s.eta)
 		}
+		return dnas.SamplerSpec{Kind: "ddim", Steps: steps, Eta: s.eta, Batch: batch}, nil
 	case "ddpm":
 		var given []string
 		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "steps" || f.Name == "eta" {
+			if f.Name == s.stepsFlag || f.Name == "eta" {
 				given = append(given, "--"+f.Name)
 			}
 		})
@@ -139,9 +163,8 @@ func (s *samplerFlags) spec(fs *flag.FlagSet) (dnas.SamplerSpec, error) {
 			return dnas.SamplerSpec{}, fmt.Errorf("%s with --sampler ddpm: the ancestral sampler always takes all T steps with its own noise; drop it, or use --sampler ddim",
 				strings.Join(given, " and "))
 		}
-		return dnas.SamplerSpec{Kind: "ddpm", Batch: s.batch}, nil
+		return dnas.SamplerSpec{Kind: "ddpm", Batch: batch}, nil
 	default:
 		return dnas.SamplerSpec{}, fmt.Errorf("--sampler %q: want ddim or ddpm", s.kind)
 	}
-	return dnas.SamplerSpec{Kind: "ddim", Steps: s.steps, Eta: s.eta, Batch: s.batch}, nil
 }

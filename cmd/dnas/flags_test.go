@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"dnas/dnas"
 )
 
 // helpOf runs `dnas name --help` in process and returns what it printed.
@@ -96,7 +98,7 @@ func TestSamplerFlags(t *testing.T) {
 		if err := fs.Parse(args); err != nil {
 			return "", err
 		}
-		sp, err := sf.spec(fs)
+		sp, err := sf.spec(fs, dnas.SamplerSpec{})
 		return fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch), err
 	}
 	for _, c := range []struct {
@@ -136,8 +138,8 @@ func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--sampler", "ddpm", "--sample-steps", "5"}, "DDIM's"},
-		{[]string{"--sampler", "ddpm", "--eta", "1"}, "DDIM's"},
+		{[]string{"--sampler", "ddpm", "--sample-steps", "5"}, "--sample-steps with --sampler ddpm"},
+		{[]string{"--sampler", "ddpm", "--eta", "1"}, "--eta with --sampler ddpm"},
 		{[]string{"--eta", "-1"}, "--eta -1"},
 		{[]string{"--sampler", "heun"}, `--sampler "heun"`},
 	} {
@@ -155,5 +157,45 @@ func TestRunReportNeedsARunDirectory(t *testing.T) {
 	}
 	if err := runPipeline([]string{"--out", dir, "--report", "--loss-scale", "1.1"}); err == nil || !strings.Contains(err.Error(), "drop --loss-scale") {
 		t.Errorf("--report with run options: got %v", err)
+	}
+}
+
+// run's evaluation flags: --sample-steps 0 keeps the preset's sampler.
+func TestEvalSamplerFlags(t *testing.T) {
+	preset := dnas.SamplerSpec{Kind: "ddim", Steps: 20, Batch: 7}
+	parse := func(args ...string) (string, error) {
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		sf := addEvalSamplerFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			return "", err
+		}
+		sp, err := sf.spec(fs, preset)
+		return fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch), err
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "ddim/20/0/7"},
+		{[]string{"--sample-steps", "100", "--eta", "0.5"}, "ddim/100/0.5/7"},
+		{[]string{"--sampler", "ddpm"}, "ddpm/0/0/7"},
+	} {
+		got, err := parse(c.args...)
+		if err != nil || got != c.want {
+			t.Errorf("%v: got %s, %v; want %s", c.args, got, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sample-steps", "-1"}, "--sample-steps -1"},
+		{[]string{"--batch", "3"}, "not defined"},
+	} {
+		_, err := parse(c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got error %v, want one saying %q", c.args, err, c.want)
+		}
 	}
 }

@@ -52,9 +52,7 @@ command resumes.`,
 	schedule := fs.String("schedule", "linear:0.5", "joint-loss beta schedule: linear:F, cosine:F, hard:F, const:V, noise, distill")
 	models := fs.String("models", "", "comma-separated models to retrain among subnet,teacher-arch,global,random (default: the preset's; subnet,teacher-arch for small and base)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
-	sampleSteps := fs.Int("sample-steps", 0, "DDIM steps for sampling (0: the preset's)")
-	sampler := fs.String("sampler", "ddim", "evaluation sampler: ddim (--sample-steps, --eta) or ddpm (the ancestral sampler, all T=1000 steps: 20x DDIM 50's time)")
-	eta := fs.Float64("eta", 0, "DDIM eta for the evaluation: 0 deterministic, 1 DDPM-like noise")
+	sf := addEvalSamplerFlags(fs)
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	report := fs.Bool("report", false, "write the report of the stages done so far (summary.md, results.json, charts) and run nothing: look at a long run while it goes on; the options are read from --out's state.json")
@@ -115,22 +113,8 @@ command resumes.`,
 	if *samples > 0 {
 		opts.Eval.Samples = *samples
 	}
-	switch strings.ToLower(*sampler) {
-	case "ddim":
-		if *eta < 0 {
-			return fmt.Errorf("--eta %v: want eta >= 0 (0 deterministic, 1 DDPM-like)", *eta)
-		}
-		if *sampleSteps > 0 {
-			opts.Eval.Sampler.Steps = *sampleSteps
-		}
-		opts.Eval.Sampler.Eta = *eta
-	case "ddpm":
-		if *sampleSteps > 0 || *eta != 0 {
-			return fmt.Errorf("--sample-steps and --eta are DDIM's: the ddpm sampler always takes all T steps with its own noise")
-		}
-		opts.Eval.Sampler = dnas.DDPMSpec()
-	default:
-		return fmt.Errorf("--sampler %q: want ddim or ddpm", *sampler)
+	if opts.Eval.Sampler, err = sf.spec(fs, opts.Eval.Sampler); err != nil {
+		return err
 	}
 	ctx, stop := interruptContext()
 	defer stop()

@@ -34,7 +34,7 @@ func runSample(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	spec, err := sf.spec(fs)
+	spec, err := sf.spec(fs, dnas.SamplerSpec{})
 	if err != nil {
 		return err
 	}
