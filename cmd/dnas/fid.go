@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"dnas/dnas/checkpoint"
 	"dnas/dnas/eval"
 	"dnas/dnas/mnist"
+	"dnas/dnas/tensor"
 )
 
 func init() {
@@ -29,6 +31,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		"dnas fid --model 'out/teacher-base/snapshots/*.safetensors' --samples 500 --steps 20 --out out/base-curve",
 		"dnas fid --preset base --samples 500 --sampler ddpm",
 		"dnas fid --real --samples 2000",
+		"dnas fid --preset base --samples 500 --doubtful 64 --out out/base-doubtful",
 		"dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset: "committed teacher to measure: " + presetNames(true),
@@ -41,6 +44,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
+	doubtful := fs.Int("doubtful", 0, "also print the classifier's verdicts per digit and the N least confident samples (with --out: doubtful.png, least sure first); works with --real too")
 	live := fs.Bool("live", false, "with --model on training checkpoints (train.safetensors): measure the live weights instead of the EMA")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,7 +78,10 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 			return err
 		}
 		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*conf)
-		return nil
+		return reportDoubtful(ctx, x, *doubtful, common.out)
+	}
+	if *doubtful < 0 {
+		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", *doubtful)
 	}
 	var paths []string
 	if *model != "" {
@@ -108,9 +115,14 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		_ = t.CacheEvaluation(eo, rep)
 		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, rep)
 		if common.out != "" {
-			return writeReport(common.out, rep)
+			if err := writeReport(common.out, rep); err != nil {
+				return err
+			}
 		}
-		return nil
+		return reportDoubtful(ctx, rep.Images, *doubtful, common.out)
+	}
+	if *doubtful > 0 {
+		return fmt.Errorf("--doubtful takes one model (or --real), not a curve of %d", len(paths))
 	}
 	// Several snapshots: a quality curve. With --out, the points already in
 	// OUT/curve.json (same samples, sampler and seed) are reused, so the
@@ -192,6 +204,40 @@ func expandModels(list string) ([]string, error) {
 		return nil, fmt.Errorf("--model is empty: give a checkpoint file, a comma-separated list or a pattern such as 'out/teacher-base/snapshots/*.safetensors'")
 	}
 	return paths, nil
+}
+
+// reportDoubtful prints the classifier's verdicts on x per digit and its n
+// least confident images, and with dir draws them into dir/doubtful.png.
+// n = 0 does nothing.
+func reportDoubtful(ctx context.Context, x *tensor.Tensor, n int, dir string) error {
+	if n == 0 {
+		return nil
+	}
+	if n < 0 {
+		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", n)
+	}
+	v, err := dnas.Classify(ctx, x, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nThe classifier's verdicts per predicted digit (confident: p >= %g):\n\n%s\n", dnas.ConfidentThreshold, v.Table())
+	fmt.Printf("The %d least confident, least sure first: %s\n", min(n, len(v.Labels)), strings.Join(v.Doubtful(n), ", "))
+	if dir == "" {
+		return nil
+	}
+	g, err := v.DoubtfulGrid(n)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "doubtful.png")
+	if err := g.Save(path); err != nil {
+		return err
+	}
+	fmt.Printf("wrote %s\n", path)
+	return nil
 }
 
 // writeReport saves rep as report.json and its grid as samples.png in dir.

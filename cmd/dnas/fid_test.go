@@ -86,3 +86,33 @@ func TestFIDWithDDPMFillsTheCache(t *testing.T) {
 		t.Fatalf("cached FID %v is not the one dnas fid wrote: %s", rep.FID, b)
 	}
 }
+
+// TestFIDDoubtful draws the least confident samples of one model, and of
+// real digits; a curve of several models refuses the flag.
+func TestFIDDoubtful(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DNAS_CACHE_DIR", "off")
+	te := tinyTeacher(t)
+	model := filepath.Join(dir, "teacher.safetensors")
+	if err := te.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--model", model, "--samples", "6", "--steps", "2", "--doubtful", "4", "--out", filepath.Join(dir, "model")},
+		{"--real", "--samples", "50", "--doubtful", "9", "--out", filepath.Join(dir, "real")},
+	} {
+		if err := runFID(args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		out := args[len(args)-1]
+		if st, err := os.Stat(filepath.Join(out, "doubtful.png")); err != nil || st.Size() == 0 {
+			t.Fatalf("%v: doubtful.png not written: %v", args, err)
+		}
+	}
+	if err := runFID([]string{"--model", model + "," + model, "--samples", "4", "--doubtful", "4"}); err == nil || !strings.Contains(err.Error(), "one model") {
+		t.Fatalf("--doubtful on a curve: err %v", err)
+	}
+	if err := runFID([]string{"--real", "--doubtful", "-1"}); err == nil || !strings.Contains(err.Error(), "--doubtful -1") {
+		t.Fatalf("--doubtful -1: err %v", err)
+	}
+}

@@ -4,6 +4,8 @@ package symbols
 
 import (
 	"dnas/dnas"
+	"go/constant"
+	"go/token"
 	"reflect"
 )
 
@@ -15,6 +17,8 @@ func init() {
 		"BuildSubnet":              reflect.ValueOf(dnas.BuildSubnet),
 		"CheckWidthChoices":        reflect.ValueOf(dnas.CheckWidthChoices),
 		"ChooseCandidate":          reflect.ValueOf(dnas.ChooseCandidate),
+		"Classify":                 reflect.ValueOf(dnas.Classify),
+		"ConfidentThreshold":       reflect.ValueOf(constant.MakeFromLiteral("0.899999999999999999978315956550289911319850943982601165771484375", token.FLOAT, 0)),
 		"ConstantBeta":             reflect.ValueOf(dnas.ConstantBeta),
 		"CosineRamp":               reflect.ValueOf(dnas.CosineRamp),
 		"DDIMSpec":                 reflect.ValueOf(dnas.DDIMSpec),
@@ -76,6 +80,7 @@ func init() {
 		"Candidate":           reflect.ValueOf((*dnas.Candidate)(nil)),
 		"CurveOptions":        reflect.ValueOf((*dnas.CurveOptions)(nil)),
 		"CurvePoint":          reflect.ValueOf((*dnas.CurvePoint)(nil)),
+		"DigitVerdicts":       reflect.ValueOf((*dnas.DigitVerdicts)(nil)),
 		"DivergedError":       reflect.ValueOf((*dnas.DivergedError)(nil)),
 		"EvalOptions":         reflect.ValueOf((*dnas.EvalOptions)(nil)),
 		"EvalReport":          reflect.ValueOf((*dnas.EvalReport)(nil)),
@@ -103,5 +108,6 @@ func init() {
 		"Teacher":             reflect.ValueOf((*dnas.Teacher)(nil)),
 		"TeacherPreset":       reflect.ValueOf((*dnas.TeacherPreset)(nil)),
 		"TeacherTrainer":      reflect.ValueOf((*dnas.TeacherTrainer)(nil)),
+		"Verdicts":            reflect.ValueOf((*dnas.Verdicts)(nil)),
 	}
 }
