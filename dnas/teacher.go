@@ -249,7 +249,7 @@ func (p TeacherPreset) LearningRate(s int) float32 {
 	if w > 0 && s < w {
 		return p.LR * float32(s) / float32(w)
 	}
-	if p.LRDecay != "cosine" {
+	if p.LRDecay != "cosine" || p.Steps <= w {
 		return p.LR
 	}
 	frac := math.Min(1, float64(s-w)/float64(p.Steps-w))

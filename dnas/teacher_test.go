@@ -283,6 +283,13 @@ func TestTeacherLearningRateSchedule(t *testing.T) {
 			t.Errorf("LR at step %d = %v, want MinLR %v", s, got, p.MinLR)
 		}
 	}
+	// A schedule no longer than its warm-up (dnas teacher --steps 200 on
+	// base) stays at the peak rate after it instead of dividing by zero.
+	short := p
+	short.Steps = short.WarmupSteps
+	if got := short.LearningRate(short.Steps); got != short.LR {
+		t.Errorf("LR at the end of a warm-up-only schedule %v, want %v", got, short.LR)
+	}
 	small, _ := LookupTeacherPreset("small")
 	if got := small.LearningRate(small.Steps); got != small.LR {
 		t.Errorf("small preset (constant LR) has LR %v at its last step, want %v", got, small.LR)

@@ -31,7 +31,7 @@ saves and stops).`,
 		seed:        "seed of weights, data order, timesteps, noise and dropout",
 		seedDefault: 1,
 	})
-	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length); a resumed run continues up to this total")
+	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length); a fresh run lays its learning-rate schedule over them, a resumed run continues up to this total on the schedule it started with")
 	every := fs.Int("checkpoint-every", 500, "write the resumable training checkpoint every N steps")
 	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
 	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
@@ -49,6 +49,12 @@ saves and stops).`,
 	if *steps <= 0 {
 		*steps = p.Steps
 	}
+	// A fresh run lays its learning-rate schedule (warm-up, cosine decay)
+	// over the steps asked for, not the preset's committed length (a run
+	// no longer than the warm-up is all warm-up either way).
+	if *steps > p.WarmupSteps {
+		p.Steps = *steps
+	}
 	ckpt := filepath.Join(common.out, "train.safetensors")
 	var tr *dnas.TeacherTrainer
 	if _, statErr := os.Stat(ckpt); statErr == nil && !*fresh {
@@ -59,6 +65,10 @@ saves and stops).`,
 			return fmt.Errorf("%s holds a %q teacher, not %q: use another --out or --fresh", ckpt, tr.Preset.Name, p.Name)
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d of %d\n", ckpt, tr.StepNum, *steps)
+		if sp := tr.Preset; *steps > sp.Steps && sp.LRDecay == "cosine" {
+			fmt.Fprintf(os.Stderr, "note: this run's %s learning-rate schedule ends at step %d: steps %d-%d train at its floor, %g (start a new --out to lay a schedule over %d steps)\n",
+				sp.LRDecay, sp.Steps, max(sp.Steps, tr.StepNum)+1, *steps, sp.LearningRate(sp.Steps), *steps)
+		}
 	} else {
 		if tr, err = dnas.NewTeacherTrainer(p, common.seed); err != nil {
 			return err

@@ -31,3 +31,30 @@ func TestTeacherSnapshotsAcrossAResume(t *testing.T) {
 		t.Fatalf("teacher.safetensors: %v (step %v)", err, te)
 	}
 }
+
+// A fresh `dnas teacher --steps N` lays its learning-rate schedule over N
+// steps (the checkpoint's preset says so); resuming it to a longer total
+// keeps the schedule it started with.
+func TestTeacherStepsSetTheSchedule(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "teacher")
+	if err := runTeacher([]string{"--preset", "tiny", "--steps", "3", "--eval-samples", "0", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(out, "train.safetensors")
+	tr, err := dnas.ResumeTeacherTrainer(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.StepNum != 3 || tr.Preset.Steps != 3 {
+		t.Fatalf("after --steps 3: step %d, schedule length %d; want 3 and 3", tr.StepNum, tr.Preset.Steps)
+	}
+	if err := runTeacher([]string{"--preset", "tiny", "--steps", "5", "--eval-samples", "0", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = dnas.ResumeTeacherTrainer(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if tr.StepNum != 5 || tr.Preset.Steps != 3 {
+		t.Fatalf("resumed to --steps 5: step %d, schedule length %d; want 5 and 3", tr.StepNum, tr.Preset.Steps)
+	}
+}
