@@ -90,46 +90,60 @@ func TestPresetNames(t *testing.T) {
 	}
 }
 
-func TestSamplerFlags(t *testing.T) {
-	parse := func(args ...string) (string, error) {
+// samplerCase is a command line and what it should give: the sampler as
+// kind/steps/eta/batch, or an error containing err.
+type samplerCase struct {
+	args      []string
+	want, err string
+}
+
+// checkSamplerFlags parses each case with the flags add defines and checks
+// the sampler spec (on top of base) or the error it gives.
+func checkSamplerFlags(t *testing.T, add func(*flag.FlagSet) *samplerFlags, base dnas.SamplerSpec, cases []samplerCase) {
+	t.Helper()
+	for _, c := range cases {
 		fs := flag.NewFlagSet("x", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
-		sf := addSamplerFlags(fs)
-		if err := fs.Parse(args); err != nil {
-			return "", err
+		sf := add(fs)
+		err := fs.Parse(c.args)
+		var sp dnas.SamplerSpec
+		if err == nil {
+			sp, err = sf.spec(fs, base)
 		}
-		sp, err := sf.spec(fs, dnas.SamplerSpec{})
-		return fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch), err
-	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "ddim/50/0/100"},
-		{[]string{"--steps", "20", "--eta", "1", "--batch", "10"}, "ddim/20/1/10"},
-		{[]string{"--sampler", "DDPM"}, "ddpm/0/0/100"},
-	} {
-		got, err := parse(c.args...)
-		if err != nil || got != c.want {
+		got := fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch)
+		switch {
+		case c.err == "" && (err != nil || got != c.want):
 			t.Errorf("%v: got %s, %v; want %s", c.args, got, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%v: got error %v, want one saying %q", c.args, err, c.err)
 		}
 	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--sampler", "ddpm", "--steps", "50"}, "--steps with --sampler ddpm"},
-		{[]string{"--sampler", "ddpm", "--eta", "1"}, "--eta with --sampler ddpm"},
-		{[]string{"--sampler", "euler"}, `--sampler "euler": want ddim or ddpm`},
-		{[]string{"--steps", "0"}, "--steps 0"},
-		{[]string{"--eta", "-0.5"}, "--eta -0.5"},
-		{[]string{"--batch", "0"}, "--batch 0"},
-	} {
-		_, err := parse(c.args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: got error %v, want one saying %q", c.args, err, c.want)
-		}
-	}
+}
+
+// fid's and sample's flags.
+func TestSamplerFlags(t *testing.T) {
+	checkSamplerFlags(t, addSamplerFlags, dnas.SamplerSpec{}, []samplerCase{
+		{args: nil, want: "ddim/50/0/100"},
+		{args: []string{"--steps", "20", "--eta", "1", "--batch", "10"}, want: "ddim/20/1/10"},
+		{args: []string{"--sampler", "DDPM"}, want: "ddpm/0/0/100"},
+		{args: []string{"--sampler", "ddpm", "--steps", "50"}, err: "--steps with --sampler ddpm"},
+		{args: []string{"--sampler", "ddpm", "--eta", "1"}, err: "--eta with --sampler ddpm"},
+		{args: []string{"--sampler", "euler"}, err: `--sampler "euler": want ddim or ddpm`},
+		{args: []string{"--steps", "0"}, err: "--steps 0"},
+		{args: []string{"--eta", "-0.5"}, err: "--eta -0.5"},
+		{args: []string{"--batch", "0"}, err: "--batch 0"},
+	})
+}
+
+// run's evaluation flags: --sample-steps 0 keeps the preset's sampler.
+func TestEvalSamplerFlags(t *testing.T) {
+	checkSamplerFlags(t, addEvalSamplerFlags, dnas.SamplerSpec{Kind: "ddim", Steps: 20, Batch: 7}, []samplerCase{
+		{args: nil, want: "ddim/20/0/7"},
+		{args: []string{"--sample-steps", "100", "--eta", "0.5"}, want: "ddim/100/0.5/7"},
+		{args: []string{"--sampler", "ddpm"}, want: "ddpm/0/0/7"},
+		{args: []string{"--sample-steps", "-1"}, err: "--sample-steps -1"},
+		{args: []string{"--batch", "3"}, err: "not defined"},
+	})
 }
 
 func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
@@ -157,45 +171,5 @@ func TestRunReportNeedsARunDirectory(t *testing.T) {
 	}
 	if err := runPipeline([]string{"--out", dir, "--report", "--loss-scale", "1.1"}); err == nil || !strings.Contains(err.Error(), "drop --loss-scale") {
 		t.Errorf("--report with run options: got %v", err)
-	}
-}
-
-// run's evaluation flags: --sample-steps 0 keeps the preset's sampler.
-func TestEvalSamplerFlags(t *testing.T) {
-	preset := dnas.SamplerSpec{Kind: "ddim", Steps: 20, Batch: 7}
-	parse := func(args ...string) (string, error) {
-		fs := flag.NewFlagSet("run", flag.ContinueOnError)
-		fs.SetOutput(io.Discard)
-		sf := addEvalSamplerFlags(fs)
-		if err := fs.Parse(args); err != nil {
-			return "", err
-		}
-		sp, err := sf.spec(fs, preset)
-		return fmt.Sprintf("%s/%d/%g/%d", sp.Kind, sp.Steps, sp.Eta, sp.Batch), err
-	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{nil, "ddim/20/0/7"},
-		{[]string{"--sample-steps", "100", "--eta", "0.5"}, "ddim/100/0.5/7"},
-		{[]string{"--sampler", "ddpm"}, "ddpm/0/0/7"},
-	} {
-		got, err := parse(c.args...)
-		if err != nil || got != c.want {
-			t.Errorf("%v: got %s, %v; want %s", c.args, got, err, c.want)
-		}
-	}
-	for _, c := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--sample-steps", "-1"}, "--sample-steps -1"},
-		{[]string{"--batch", "3"}, "not defined"},
-	} {
-		_, err := parse(c.args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%v: got error %v, want one saying %q", c.args, err, c.want)
-		}
 	}
 }
