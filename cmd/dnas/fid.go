@@ -57,6 +57,9 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	defer stop()
 	switch {
 	case *trainClf:
+		if *doubtful != 0 {
+			return fmt.Errorf("--doubtful looks at samples: it does not go with --train-classifier")
+		}
 		if common.out == "" {
 			return fmt.Errorf("--train-classifier needs --out (e.g. models/lenet.safetensors)")
 		}

@@ -115,4 +115,7 @@ func TestFIDDoubtful(t *testing.T) {
 	if err := runFID([]string{"--real", "--doubtful", "-1"}); err == nil || !strings.Contains(err.Error(), "--doubtful -1") {
 		t.Fatalf("--doubtful -1: err %v", err)
 	}
+	if err := runFID([]string{"--train-classifier", "--doubtful", "4", "--out", filepath.Join(dir, "c.safetensors")}); err == nil || !strings.Contains(err.Error(), "--train-classifier") {
+		t.Fatalf("--doubtful with --train-classifier: err %v", err)
+	}
 }
