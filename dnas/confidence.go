@@ -39,8 +39,14 @@ func Classify(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (*Verdi
 	if err != nil {
 		return nil, err
 	}
+	return verdictsOf(x, probs), nil
+}
+
+// verdictsOf builds the verdicts on images x from the classifier's
+// probabilities probs [N,10].
+func verdictsOf(x, probs *tensor.Tensor) *Verdicts {
 	labels, prob := eval.Predictions(probs)
-	return &Verdicts{Images: x, Labels: labels, Prob: prob}, nil
+	return &Verdicts{Images: x, Labels: labels, Prob: prob}
 }
 
 // ConfidentFraction is the fraction of images labelled with probability >=

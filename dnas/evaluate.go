@@ -59,6 +59,9 @@ type EvalReport struct {
 
 	Images *tensor.Tensor `json:"-"` // the generated samples
 	Grid   *eval.Grid     `json:"-"` // the first GridSize of them as a picture
+	// Verdicts is the classifier's label and probability per sample (nil
+	// in a report read from the evaluation cache).
+	Verdicts *Verdicts `json:"-"`
 }
 
 // String summarises the report in one line.
@@ -134,32 +137,41 @@ func MNISTTestStats(ctx context.Context, c *eval.Classifier) (*eval.Gaussian, er
 // (nil => DefaultClassifier): FID against the MNIST test set, the confident
 // fraction and the per-digit counts.
 func ImageScores(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (fid, confident float64, counts [10]int, err error) {
+	fid, v, err := scoreImages(ctx, x, c)
+	if err != nil {
+		return 0, 0, counts, err
+	}
+	for i, d := range v.ByDigit() {
+		counts[i] = d.Count
+	}
+	return fid, v.ConfidentFraction(), counts, nil
+}
+
+// scoreImages is ImageScores keeping the classifier's verdict per image.
+func scoreImages(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (float64, *Verdicts, error) {
 	if c == nil {
+		var err error
 		if c, err = DefaultClassifier(); err != nil {
-			return 0, 0, counts, err
+			return 0, nil, err
 		}
 	}
 	ref, err := MNISTTestStats(ctx, c)
 	if err != nil {
-		return 0, 0, counts, err
+		return 0, nil, err
 	}
 	feats, probs, err := c.Embed(ctx, x)
 	if err != nil {
-		return 0, 0, counts, err
+		return 0, nil, err
 	}
 	g, err := eval.FitGaussian(feats)
 	if err != nil {
-		return 0, 0, counts, err
+		return 0, nil, err
 	}
-	fid, err = eval.FrechetDistance(g, ref)
+	fid, err := eval.FrechetDistance(g, ref)
 	if err != nil {
-		return 0, 0, counts, err
+		return 0, nil, err
 	}
-	labels, _ := eval.Predictions(probs)
-	for _, l := range labels {
-		counts[l]++
-	}
-	return fid, eval.ConfidentFraction(probs, 0.9), counts, nil
+	return fid, verdictsOf(x, probs), nil
 }
 
 // EvaluateModel samples from any noise-prediction model d (trained with
@@ -182,9 +194,12 @@ func EvaluateModel(ctx context.Context, d diffusion.Denoiser, s *diffusion.Noise
 	}
 	rep.SampleSeconds = time.Since(start).Seconds()
 	rep.Images = x
-	rep.FID, rep.ConfidentFraction, rep.ClassCounts, err = ImageScores(ctx, x, opts.Classifier)
-	if err != nil {
+	if rep.FID, rep.Verdicts, err = scoreImages(ctx, x, opts.Classifier); err != nil {
 		return nil, err
+	}
+	rep.ConfidentFraction = rep.Verdicts.ConfidentFraction()
+	for i, d := range rep.Verdicts.ByDigit() {
+		rep.ClassCounts[i] = d.Count
 	}
 	test, err := mnist.LoadTest()
 	if err != nil {

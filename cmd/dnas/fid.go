@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"dnas/dnas/checkpoint"
 	"dnas/dnas/eval"
 	"dnas/dnas/mnist"
-	"dnas/dnas/tensor"
 )
 
 func init() {
@@ -53,6 +51,9 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	if err != nil {
 		return err
 	}
+	if *doubtful < 0 {
+		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", *doubtful)
+	}
 	ctx, stop := interruptContext()
 	defer stop()
 	switch {
@@ -81,10 +82,14 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 			return err
 		}
 		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*conf)
-		return reportDoubtful(ctx, x, *doubtful, common.out)
-	}
-	if *doubtful < 0 {
-		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", *doubtful)
+		if *doubtful == 0 {
+			return nil
+		}
+		v, err := dnas.Classify(ctx, x, nil)
+		if err != nil {
+			return err
+		}
+		return reportDoubtful(v, *doubtful, common.out)
 	}
 	var paths []string
 	if *model != "" {
@@ -122,7 +127,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 				return err
 			}
 		}
-		return reportDoubtful(ctx, rep.Images, *doubtful, common.out)
+		return reportDoubtful(rep.Verdicts, *doubtful, common.out)
 	}
 	if *doubtful > 0 {
 		return fmt.Errorf("--doubtful takes one model (or --real), not a curve of %d", len(paths))
@@ -209,19 +214,12 @@ func expandModels(list string) ([]string, error) {
 	return paths, nil
 }
 
-// reportDoubtful prints the classifier's verdicts on x per digit and its n
-// least confident images, and with dir draws them into dir/doubtful.png.
-// n = 0 does nothing.
-func reportDoubtful(ctx context.Context, x *tensor.Tensor, n int, dir string) error {
+// reportDoubtful prints the verdicts v per digit and the n least confident
+// images, and with dir draws them into dir/doubtful.png. n = 0 does
+// nothing.
+func reportDoubtful(v *dnas.Verdicts, n int, dir string) error {
 	if n == 0 {
 		return nil
-	}
-	if n < 0 {
-		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", n)
-	}
-	v, err := dnas.Classify(ctx, x, nil)
-	if err != nil {
-		return err
 	}
 	fmt.Printf("\nThe classifier's verdicts per predicted digit (confident: p >= %g):\n\n%s\n", dnas.ConfidentThreshold, v.Table())
 	fmt.Printf("The %d least confident, least sure first: %s\n", min(n, len(v.Labels)), strings.Join(v.Doubtful(n), ", "))

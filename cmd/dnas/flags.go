@@ -102,7 +102,7 @@ type samplerFlags struct {
 	stepsFlag string // the step count's flag name
 	steps     int
 	eta       float64
-	batch     int // 0: the command has no --batch
+	batch     int // used only when the command defines --batch
 }
 
 // addSamplerFlags defines --sampler, --steps, --eta and --batch on fs (fid
