@@ -31,7 +31,11 @@ package nn
 // one column matrix [Cin·K·K, S·OH·OW], so one blas.Sgemm serves S samples.
 // tensor.Workers goroutines take chunks from a shared counter (so a core
 // slowed by other work takes fewer), each with its own scratch buffers, and
-// BLAS runs single-threaded inside each (see package blas). Scratch buffers
+// BLAS runs single-threaded inside each (see package blas). Backward hands
+// out fixed groups of consecutive chunks instead, each summing its weight
+// gradient into its own buffer, and adds the group sums in group order: which
+// worker took which chunks then cannot change a bit of the result, so a
+// training run is the same run every time (see convGradGroups). Scratch buffers
 // (column matrix, staging output) are borrowed from a package-wide free list
 // for the duration of one Forward or Backward, so their memory is that of the
 // largest layer times the number of workers, not of every layer, and a
@@ -52,6 +56,14 @@ import (
 // chunk aims for: below a few hundred columns OpenBLAS's kernels lose speed.
 var convChunkCols = 512
 
+// convGradGroups caps the number of chunk groups Backward sums weight
+// gradients in: up to it every chunk is its own group. It is fixed, not the
+// worker count, so the sum's order, and so its rounding, is the same on any
+// number of cores and under any scheduling. Small groups keep two workers
+// as evenly loaded as single chunks did (a worker that finishes early waits
+// for at most one group); each group costs one gradient-sized addition.
+const convGradGroups = 16
+
 // convColBudget bounds the column matrix of a one-sample chunk (in float32
 // values, 1 MiB): past it the sample is cut into bands of output rows.
 var convColBudget = 1 << 18
@@ -70,18 +82,20 @@ type Conv2d struct {
 	rowsPer, parts       int            // one-sample chunks: output rows per chunk, chunks per sample
 	next                 atomic.Int64
 	slots                []*convScratch
-	shift                bool       // this call runs the shifted-product path (see shiftForward)
-	wflip                []float32  // flipWeights' kernel for the backward of a same-size conv
-	wshift               []float32  // shiftWeights' kernel: per kernel offset, a [rows, cols] matrix
-	dir                  bool       // this Forward runs the direct path (see directconv.go)
-	dgeom                directGeom // its geometry,
-	doffs                []int64    // offset table
-	dw8                  []float32  // and weights blocked by 8 output channels
-	bdirect              bool       // this Backward computes dx by the direct kernel,
-	boffs                []int64    // with these offsets into padded dy,
-	bw8                  []float32  // these flipped weights blocked by 8 input channels,
-	bzero                []float32  // a zero bias
-	bnpix                int        // and this many output columns per channel
+	groups               int          // Backward: chunk groups (see convGradGroups)
+	gsc                  *convScratch // Backward: its dwBuf/dbBuf hold one gradient sum per group
+	shift                bool         // this call runs the shifted-product path (see shiftForward)
+	wflip                []float32    // flipWeights' kernel for the backward of a same-size conv
+	wshift               []float32    // shiftWeights' kernel: per kernel offset, a [rows, cols] matrix
+	dir                  bool         // this Forward runs the direct path (see directconv.go)
+	dgeom                directGeom   // its geometry,
+	doffs                []int64      // offset table
+	dw8                  []float32    // and weights blocked by 8 output channels
+	bdirect              bool         // this Backward computes dx by the direct kernel,
+	boffs                []int64      // with these offsets into padded dy,
+	bw8                  []float32    // these flipped weights blocked by 8 input channels,
+	bzero                []float32    // a zero bias
+	bnpix                int          // and this many output columns per channel
 	fwdWorker, bwdWorker func(lo, hi int)
 }
 
@@ -359,43 +373,65 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	case c.sameSize():
 		c.flipWeights()
 	}
-	tensor.ParallelFor(len(c.slots), 1<<20, c.bwdWorker)
-	for _, sc := range c.slots {
-		c.addGrads(sc.dwBuf, sc.dbBuf)
+	nw, nb := c.Cout*c.Cin*c.K*c.K, c.Cout
+	c.groups = min(c.chunks, convGradGroups)
+	for len(c.slots) > c.groups {
+		scratches.Put(c.slots[len(c.slots)-1])
+		c.slots = c.slots[:len(c.slots)-1]
 	}
+	c.gsc = scratches.Get()
+	c.gsc.dwBuf = convGrow(c.gsc.dwBuf, c.groups*nw)
+	c.gsc.dbBuf = convGrow(c.gsc.dbBuf, c.groups*nb)
+	tensor.ParallelFor(len(c.slots), 1<<20, c.bwdWorker)
+	// Group 0 gathers the others' sums, in group order, before the one
+	// addGrads (which may have to reorder the layout on the way).
+	dw0, db0 := c.gsc.dwBuf[:nw], c.gsc.dbBuf[:nb]
+	for g := 1; g < c.groups; g++ {
+		addTo(dw0, c.gsc.dwBuf[g*nw:(g+1)*nw])
+		addTo(db0, c.gsc.dbBuf[g*nb:(g+1)*nb])
+	}
+	c.addGrads(dw0, db0)
+	scratches.Put(c.gsc)
+	c.gsc = nil
 	c.release()
 	c.dy, c.dxOut = nil, nil
 	return dx
 }
 
-// backwardWorker runs chunks on the scratches slots[lo:hi], summing the
-// weight gradients per scratch (BackwardTo adds the sums into W.Grad).
+// backwardWorker runs chunk groups on the scratches slots[lo:hi], summing
+// each group's weight gradients in that group's buffer (BackwardTo adds the
+// sums into W.Grad, in group order).
 func (c *Conv2d) backwardWorker(lo, hi int) {
-	kdim := c.Cin * c.K * c.K
+	nw, nb := c.Cout*c.Cin*c.K*c.K, c.Cout
 	for _, sc := range c.slots[lo:hi] {
-		dw, db := sc.grads(c.Cout*kdim, c.Cout)
 		for {
-			ci := int(c.next.Add(1)) - 1
-			if ci >= c.chunks {
+			g := int(c.next.Add(1)) - 1
+			if g >= c.groups {
 				break
 			}
-			switch {
-			case c.shift:
-				c.shiftBackward(ci, sc, dw, db)
-			case c.sameSize():
-				c.backwardChunkFlipped(ci, sc, dw, db)
-			default:
-				c.backwardChunk(ci, sc, dw, db)
+			dw, db := c.gsc.dwBuf[g*nw:(g+1)*nw], c.gsc.dbBuf[g*nb:(g+1)*nb]
+			clear(dw)
+			clear(db)
+			for ci := g * c.chunks / c.groups; ci < (g+1)*c.chunks/c.groups; ci++ {
+				switch {
+				case c.shift:
+					c.shiftBackward(ci, sc, dw, db)
+				case c.sameSize():
+					c.backwardChunkFlipped(ci, sc, dw, db)
+				default:
+					c.backwardChunk(ci, sc, dw, db)
+				}
 			}
 		}
 	}
 }
 
-// addGrads adds one worker's weight and bias gradient sums (dw, db) into
-// W.Grad and B.Grad. BackwardTo calls it for every scratch after the
-// workers are done: a mutex shared by the workers would make them queue at
-// the end of every backward, and a goroutine that blocks on a mutex takes a
-// sudog from the runtime (an allocation after a garbage collection).
+// addGrads adds the weight and bias gradient sums of a backward (dw, db, in
+// the layout of the path that ran) into W.Grad and B.Grad. BackwardTo calls
+// it once, after the workers are done: a mutex shared by the workers would
+// make them queue at the end of every backward (and a goroutine that blocks
+// on a mutex takes a sudog from the runtime, an allocation after a garbage
+// collection), and the order of their additions would vary from run to run.
 func (c *Conv2d) addGrads(dw, db []float32) {
 	switch {
 	case c.shift:
@@ -858,14 +894,6 @@ type convScratch struct {
 
 func (s *convScratch) col(n int) []float32   { s.colBuf = convGrow(s.colBuf, n); return s.colBuf }
 func (s *convScratch) stage(n int) []float32 { s.stageBuf = convGrow(s.stageBuf, n); return s.stageBuf }
-
-// grads returns zeroed per-worker accumulators for dW (nw values) and db (nb).
-func (s *convScratch) grads(nw, nb int) (dw, db []float32) {
-	s.dwBuf, s.dbBuf = convGrow(s.dwBuf, nw), convGrow(s.dbBuf, nb)
-	clear(s.dwBuf)
-	clear(s.dbBuf)
-	return s.dwBuf, s.dbBuf
-}
 
 // The free list of scratches shared by every Conv2d. Unlike a sync.Pool it
 // never drops its buffers at a garbage collection, so steady-state steps do

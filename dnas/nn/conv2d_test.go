@@ -284,3 +284,41 @@ func cpuSeconds() float64 {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
+
+// TestConv2dBackwardIsDeterministic runs the backward of convolutions whose
+// batch is cut into many chunks (the shifted, flipped and strided paths)
+// again and again on 1, 2 and 5 workers: the weight and bias gradients must
+// be the same bits every time, whichever worker took which chunks.
+func TestConv2dBackwardIsDeterministic(t *testing.T) {
+	defer func(w int) { tensor.Workers = w }(tensor.Workers)
+	rng := testRNG()
+	for _, tc := range []struct{ cin, cout, k, stride, hw int }{
+		{8, 8, 3, 1, 28}, {8, 16, 5, 1, 14}, {16, 16, 3, 1, 7}, {8, 8, 3, 2, 28}, {16, 8, 1, 1, 14},
+	} {
+		c, _ := NewConv2d("conv", tc.cin, tc.cout, tc.k, tc.stride, tc.k/2, rng)
+		x := randTensor(rng, 24, tc.cin, tc.hw, tc.hw)
+		dy := randTensor(rng, c.OutShape(x.Shape)...)
+		var wantW, wantB []float32
+		for run := range 12 {
+			tensor.Workers = []int{1, 2, 5}[run%3]
+			clear(c.W.Grad)
+			clear(c.B.Grad)
+			c.Forward(x)
+			c.Backward(dy)
+			if run == 0 {
+				wantW, wantB = append([]float32(nil), c.W.Grad...), append([]float32(nil), c.B.Grad...)
+				continue
+			}
+			for i := range wantW {
+				if math.Float32bits(c.W.Grad[i]) != math.Float32bits(wantW[i]) {
+					t.Fatalf("%+v, run %d on %d workers: dW[%d] = %v, first run %v", tc, run, tensor.Workers, i, c.W.Grad[i], wantW[i])
+				}
+			}
+			for i := range wantB {
+				if math.Float32bits(c.B.Grad[i]) != math.Float32bits(wantB[i]) {
+					t.Fatalf("%+v, run %d on %d workers: dB[%d] = %v, first run %v", tc, run, tensor.Workers, i, c.B.Grad[i], wantB[i])
+				}
+			}
+		}
+	}
+}
