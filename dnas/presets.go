@@ -31,6 +31,16 @@ type TeacherPreset struct {
 	EMADecay float32 `json:"ema_decay"` // decay of the EMA weights used for sampling
 	Steps    int     `json:"steps"`     // training steps of the committed checkpoint
 
+	// RestartStep, when > 0, starts a second learning-rate cycle there (a
+	// warm restart, how a trained run is taken further on a fresh schedule:
+	// TeacherTrainer.WarmRestart, dnas teacher --restart-from): from that
+	// step the rate warms up again over WarmupSteps to RestartLR and then
+	// follows LRDecay, a cosine reaching MinLR at Steps. The first cycle's
+	// cosine then ends at FirstSteps, or at RestartStep when FirstSteps is 0.
+	RestartStep int     `json:"restart_step,omitempty"`
+	RestartLR   float32 `json:"restart_lr,omitempty"`
+	FirstSteps  int     `json:"first_steps,omitempty"`
+
 	// SampleSteps is the default number of DDIM steps for this teacher.
 	SampleSteps int `json:"sample_steps"`
 }
@@ -122,6 +132,17 @@ func (p TeacherPreset) Validate() error {
 		return fmt.Errorf("preset %q: unknown LR decay %q; use \"constant\" or \"cosine\"", p.Name, p.LRDecay)
 	case p.LRDecay == "cosine" && (p.MinLR < 0 || p.MinLR > p.LR || p.Steps <= p.WarmupSteps):
 		return fmt.Errorf("preset %q: cosine LR decay needs 0 <= MinLR (%v) <= LR (%v) and Steps (%d) > WarmupSteps (%d)", p.Name, p.MinLR, p.LR, p.Steps, p.WarmupSteps)
+	case p.RestartStep < 0:
+		return fmt.Errorf("preset %q: restart step %d must be >= 0 (0 = no restart)", p.Name, p.RestartStep)
+	case p.RestartStep > 0 && !(p.RestartLR > 0):
+		return fmt.Errorf("preset %q: a restart at step %d needs a learning rate > 0, not %v", p.Name, p.RestartStep, p.RestartLR)
+	case p.FirstSteps < 0 || (p.FirstSteps > 0 && p.RestartStep == 0):
+		return fmt.Errorf("preset %q: first-cycle length %d needs a restart step (and must be >= 0)", p.Name, p.FirstSteps)
+	case p.RestartStep > 0 && p.LRDecay == "cosine" && p.firstCycleEnd() <= p.WarmupSteps:
+		return fmt.Errorf("preset %q: the first cosine cycle ends at step %d, within its %d warm-up steps", p.Name, p.firstCycleEnd(), p.WarmupSteps)
+	case p.RestartStep > 0 && p.LRDecay == "cosine" && (p.MinLR > p.RestartLR || p.Steps <= p.RestartStep+p.WarmupSteps):
+		return fmt.Errorf("preset %q: a cosine restart at step %d needs MinLR (%v) <= its learning rate (%v) and Steps (%d) > %d (the restart step plus the %d warm-up steps)",
+			p.Name, p.RestartStep, p.MinLR, p.RestartLR, p.Steps, p.RestartStep+p.WarmupSteps, p.WarmupSteps)
 	}
 	if _, err := p.NoiseSchedule(); err != nil {
 		return fmt.Errorf("preset %q: %w", p.Name, err)

@@ -243,17 +243,67 @@ func (tr *TeacherTrainer) lr(s int) float32 {
 	return tr.Preset.LearningRate(s)
 }
 
-// LearningRate is the preset's learning rate at optimiser step s (1-based).
+// LearningRate is the preset's learning rate at optimiser step s (1-based):
+// a linear warm-up over WarmupSteps to LR, then constant or a half cosine
+// down to MinLR at Steps; after a warm restart (RestartStep > 0) the steps
+// past RestartStep run the same shape again from RestartLR.
 func (p TeacherPreset) LearningRate(s int) float32 {
+	start, peak, end := 0, p.LR, p.Steps
+	if p.RestartStep > 0 {
+		if s > p.RestartStep {
+			start, peak = p.RestartStep, p.RestartLR
+		} else {
+			end = p.firstCycleEnd()
+		}
+	}
 	w := p.WarmupSteps
-	if w > 0 && s < w {
-		return p.LR * float32(s) / float32(w)
+	if w > 0 && s-start < w {
+		return peak * float32(s-start) / float32(w)
 	}
-	if p.LRDecay != "cosine" || p.Steps <= w {
-		return p.LR
+	if p.LRDecay != "cosine" || end <= start+w {
+		return peak
 	}
-	frac := math.Min(1, float64(s-w)/float64(p.Steps-w))
-	return p.MinLR + (p.LR-p.MinLR)*float32(0.5*(1+math.Cos(math.Pi*frac)))
+	frac := math.Min(1, float64(s-start-w)/float64(end-start-w))
+	return p.MinLR + (peak-p.MinLR)*float32(0.5*(1+math.Cos(math.Pi*frac)))
+}
+
+// firstCycleEnd is where the first cycle's decay ends in a restarted
+// schedule.
+func (p TeacherPreset) firstCycleEnd() int {
+	if p.FirstSteps > 0 {
+		return p.FirstSteps
+	}
+	return p.RestartStep
+}
+
+// WarmRestart lays a new learning-rate cycle over the steps from the
+// trainer's current step to steps (the new total): a warm-up to lr, then
+// the preset's decay (for base, a cosine down to MinLR at steps). Weights,
+// EMA, Adam moments, data order and RNG carry on, so it is the same run
+// taken further on a fresh schedule; the checkpoint records the restart,
+// so a resume follows it, and LearningRate still describes the steps
+// before it. A schedule holds one restart.
+func (tr *TeacherTrainer) WarmRestart(lr float32, steps int) error {
+	if steps <= tr.StepNum {
+		return fmt.Errorf("dnas: a warm restart at step %d needs a longer total than %d steps", tr.StepNum, steps)
+	}
+	if tr.StepNum == 0 {
+		return fmt.Errorf("dnas: a warm restart needs a trained run (this one is at step 0): start a fresh run instead")
+	}
+	p := tr.Preset
+	if p.RestartStep > 0 {
+		return fmt.Errorf("dnas: this run was already restarted at step %d: a schedule holds one restart", p.RestartStep)
+	}
+	p.FirstSteps = 0 // the first cycle ended where it was planned to
+	if p.Steps != tr.StepNum {
+		p.FirstSteps = p.Steps // it was cut short (or ran on at its floor)
+	}
+	p.RestartStep, p.RestartLR, p.Steps = tr.StepNum, lr, steps
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("dnas: warm restart: %w", err)
+	}
+	tr.Preset = p
+	return nil
 }
 
 // Step runs one optimiser step on the next batch and returns its loss. A NaN

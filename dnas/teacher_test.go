@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -324,5 +325,125 @@ func TestTrainSavesSnapshotsAndReportsAbsoluteSteps(t *testing.T) {
 	s, err := LoadTeacher(want[1])
 	if err != nil || s.Step != 6 {
 		t.Fatalf("snapshot of step 6 loads as step %v: %v", s, err)
+	}
+}
+
+// A warm restart runs the warm-up and the cosine again from its own peak,
+// leaves the first cycle's rates as they were, and is refused where it
+// cannot be laid.
+func TestTeacherWarmRestartSchedule(t *testing.T) {
+	p, _ := LookupTeacherPreset("base")
+	p.Steps, p.WarmupSteps = 1000, 100
+	orig := p
+	r := p
+	r.RestartStep, r.RestartLR, r.Steps = 1000, 5e-4, 3000
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	near := func(got, want float32) bool { return math.Abs(float64(got-want)) <= 1e-6*float64(p.LR) }
+	for _, s := range []int{1, 50, 100, 400, 999, 1000} {
+		if got, want := r.LearningRate(s), orig.LearningRate(s); got != want {
+			t.Errorf("step %d of the first cycle: LR %v after the restart, %v before", s, got, want)
+		}
+	}
+	for _, c := range []struct {
+		s    int
+		want float32
+	}{{1050, 2.5e-4}, {1100, 5e-4}, {2050, (5e-4 + p.MinLR) / 2}, {3000, p.MinLR}, {4000, p.MinLR}} {
+		if got := r.LearningRate(c.s); !near(got, c.want) {
+			t.Errorf("restarted cycle, step %d: LR %v, want %v", c.s, got, c.want)
+		}
+	}
+	// Restarted half way through the first cycle: that cycle's record still
+	// heads for its planned end.
+	mid := p
+	mid.RestartStep, mid.RestartLR, mid.FirstSteps, mid.Steps = 600, 5e-4, 1000, 2000
+	for _, s := range []int{300, 600} {
+		if got, want := mid.LearningRate(s), orig.LearningRate(s); got != want {
+			t.Errorf("step %d before a mid-cycle restart: LR %v, want %v", s, got, want)
+		}
+	}
+	for _, c := range []struct {
+		mutate func(*TeacherPreset)
+		want   string
+	}{
+		{func(q *TeacherPreset) { q.RestartLR = 0 }, "needs a learning rate > 0"},
+		{func(q *TeacherPreset) { q.Steps = 1050 }, "Steps (1050) > 1100"},
+		{func(q *TeacherPreset) { q.RestartLR = p.MinLR / 2 }, "MinLR"},
+		{func(q *TeacherPreset) { q.RestartStep = -1 }, "must be >= 0"},
+		{func(q *TeacherPreset) { q.RestartStep = 50 }, "within its 100 warm-up steps"},
+		{func(q *TeacherPreset) { q.RestartStep, q.FirstSteps = 0, 500 }, "needs a restart step"},
+	} {
+		q := r
+		c.mutate(&q)
+		if err := q.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("preset %+v: error %v, want one containing %q", q, err, c.want)
+		}
+	}
+}
+
+// Training N steps, restarting and training on is the same run, bit for bit,
+// as training the restarted preset from step 0 (so a preset that records a
+// restart reproduces its teacher in one command); the restart survives a
+// checkpoint; bad restarts are refused.
+func TestTeacherWarmRestartIsOneRun(t *testing.T) {
+	p, _ := LookupTeacherPreset("tiny")
+	p.BatchSize, p.WarmupSteps, p.LRDecay, p.MinLR, p.Steps = 8, 2, "cosine", 1e-4, 4
+	a, err := NewTeacherTrainer(p, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Reporter = progress.Discard
+	if err := a.WarmRestart(5e-4, 8); err == nil || !strings.Contains(err.Error(), "needs a trained run") {
+		t.Errorf("restart at step 0: %v", err)
+	}
+	if err := a.Train(context.Background(), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WarmRestart(5e-4, 4); err == nil || !strings.Contains(err.Error(), "longer total") {
+		t.Errorf("restart to a total already reached: %v", err)
+	}
+	if err := a.WarmRestart(5e-4, 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WarmRestart(5e-4, 12); err == nil || !strings.Contains(err.Error(), "already restarted at step 4") {
+		t.Errorf("second restart: %v", err)
+	}
+	if a.Preset.RestartStep != 4 || a.Preset.FirstSteps != 0 || a.Preset.Steps != 9 {
+		t.Fatalf("restarted preset %+v", a.Preset)
+	}
+	path := filepath.Join(t.TempDir(), "train.safetensors")
+	if err := a.Train(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ResumeTeacherTrainer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reporter = progress.Discard
+	if !reflect.DeepEqual(b.Preset, a.Preset) {
+		t.Fatalf("resumed preset %+v, want %+v", b.Preset, a.Preset)
+	}
+	if err := b.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewTeacherTrainer(a.Preset, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.Reporter = progress.Discard
+	if err := fresh.Train(context.Background(), 9); err != nil {
+		t.Fatal(err)
+	}
+	for i := range fresh.params {
+		if !sameBits(fresh.params[i].Data, b.params[i].Data) || !sameBits(fresh.EMA.Shadow[i], b.EMA.Shadow[i]) {
+			t.Fatalf("param %d: 4 steps + restart + 5 steps differs from 9 steps of the restarted preset", i)
+		}
+	}
+	if fresh.Preset.LearningRate(6) == p.LearningRate(6) {
+		t.Fatal("the restart did not change the rate after it")
 	}
 }

@@ -23,7 +23,10 @@ into --out:
   teacher.safetensors  the EMA weights (what LoadTeacher and 'dnas sample --model' read)
   samples.png          a grid of 64 DDIM samples, and report.json with FID if --eval-samples > 0
 Running it again with the same --out resumes where it stopped (Ctrl-C or SIGTERM
-saves and stops).`,
+saves and stops). --restart-from takes a finished run further on a second
+learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
+  dnas teacher --preset base --restart-from out/teacher-base/train.safetensors \
+      --restart-lr 5e-4 --steps 30000 --out out/teacher-base-v2`,
 		"dnas teacher --preset small --seed 1 --out out/teacher-small")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false),
@@ -36,6 +39,8 @@ saves and stops).`,
 	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
 	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
 	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
+	restartFrom := fs.String("restart-from", "", "take the training checkpoint `CKPT` further on a new learning-rate cycle (a warm restart: warm-up to --restart-lr, then the preset's decay ending at --steps) into --out; CKPT is not changed")
+	restartLR := fs.Float64("restart-lr", 0, "peak learning rate of the --restart-from cycle (0 => half the preset's)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +61,12 @@ saves and stops).`,
 		p.Steps = *steps
 	}
 	ckpt := filepath.Join(common.out, "train.safetensors")
+	if *restartFrom != "" && filepath.Clean(*restartFrom) == filepath.Clean(ckpt) {
+		return fmt.Errorf("--restart-from %s is --out's own checkpoint: give the restarted run another --out (the source run stays as it is)", *restartFrom)
+	}
+	if *restartLR < 0 || (*restartLR != 0 && *restartFrom == "") {
+		return fmt.Errorf("--restart-lr %g: needs --restart-from and a rate > 0", *restartLR)
+	}
 	var tr *dnas.TeacherTrainer
 	if _, statErr := os.Stat(ckpt); statErr == nil && !*fresh {
 		if tr, err = dnas.ResumeTeacherTrainer(ckpt); err != nil {
@@ -64,11 +75,33 @@ saves and stops).`,
 		if tr.Preset.Name != p.Name {
 			return fmt.Errorf("%s holds a %q teacher, not %q: use another --out or --fresh", ckpt, tr.Preset.Name, p.Name)
 		}
+		if *restartFrom != "" && tr.Preset.RestartStep == 0 {
+			return fmt.Errorf("%s already holds a run that was not restarted: use another --out for --restart-from, or --fresh", ckpt)
+		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d of %d\n", ckpt, tr.StepNum, *steps)
 		if sp := tr.Preset; *steps > sp.Steps && sp.LRDecay == "cosine" {
 			fmt.Fprintf(os.Stderr, "note: this run's %s learning-rate schedule ends at step %d: steps %d-%d train at its floor, %g (start a new --out to lay a schedule over %d steps)\n",
 				sp.LRDecay, sp.Steps, max(sp.Steps, tr.StepNum)+1, *steps, sp.LearningRate(sp.Steps), *steps)
 		}
+	} else if *restartFrom != "" {
+		if tr, err = dnas.ResumeTeacherTrainer(*restartFrom); err != nil {
+			return err
+		}
+		if tr.Preset.Name != p.Name {
+			return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, tr.Preset.Name, p.Name, tr.Preset.Name)
+		}
+		lr := float32(*restartLR)
+		if lr == 0 {
+			lr = tr.Preset.LR / 2
+		}
+		if err := tr.WarmRestart(lr, *steps); err != nil {
+			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", err)
+		}
+		decay := "then constant to"
+		if tr.Preset.LRDecay == "cosine" {
+			decay = fmt.Sprintf("cosine decay to %g at", tr.Preset.MinLR)
+		}
+		fmt.Fprintf(os.Stderr, "warm restart of %s at step %d: warm-up over %d steps to lr %g, %s step %d\n", *restartFrom, tr.StepNum, tr.Preset.WarmupSteps, lr, decay, *steps)
 	} else {
 		if tr, err = dnas.NewTeacherTrainer(p, common.seed); err != nil {
 			return err

@@ -58,3 +58,64 @@ func TestTeacherStepsSetTheSchedule(t *testing.T) {
 		t.Fatalf("resumed to --steps 5: step %d, schedule length %d; want 5 and 3", tr.StepNum, tr.Preset.Steps)
 	}
 }
+
+// `dnas teacher --restart-from` takes a run further on a new cycle in
+// another --out, leaving the source alone; running it again resumes the
+// restarted run; misuse is refused with a message that says what to do.
+func TestTeacherRestartFrom(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	flags := func(out string, more ...string) []string {
+		return append([]string{"--preset", "tiny", "--eval-samples", "0", "--out", out}, more...)
+	}
+	if err := runTeacher(flags(src, "--steps", "3")); err != nil {
+		t.Fatal(err)
+	}
+	srcCkpt := filepath.Join(src, "train.safetensors")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{flags(src, "--restart-from", srcCkpt, "--steps", "6"), "another --out"},
+		{flags(dst, "--restart-lr", "1e-4", "--steps", "6"), "needs --restart-from"},
+		{flags(dst, "--restart-from", srcCkpt, "--restart-lr", "-1", "--steps", "6"), "a rate > 0"},
+		{flags(dst, "--restart-from", srcCkpt, "--steps", "3"), "needs a longer total than 3 steps"},
+		{[]string{"--preset", "small", "--eval-samples", "0", "--out", dst, "--restart-from", srcCkpt, "--steps", "6"}, `pass --preset tiny`},
+		{flags(dst, "--restart-from", filepath.Join(dir, "missing.safetensors"), "--steps", "6"), "missing.safetensors"},
+	} {
+		if err := runTeacher(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("dnas teacher %v: error %v, want one containing %q", c.args, err, c.want)
+		}
+	}
+	if err := runTeacher(flags(dst, "--restart-from", srcCkpt, "--restart-lr", "4e-4", "--steps", "6")); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := dnas.ResumeTeacherTrainer(filepath.Join(dst, "train.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := tr.Preset; tr.StepNum != 6 || p.RestartStep != 3 || p.RestartLR != 4e-4 || p.Steps != 6 {
+		t.Fatalf("restarted run: step %d, preset %+v; want step 6, a restart at 3 to lr 4e-4 ending at 6", tr.StepNum, p)
+	}
+	if a, err := dnas.ResumeTeacherTrainer(srcCkpt); err != nil || a.StepNum != 3 || a.Preset.RestartStep != 0 {
+		t.Fatalf("the source run changed: %v, %+v", err, a)
+	}
+	// Again with the same flags: the restarted run resumes, to a longer total.
+	if err := runTeacher(flags(dst, "--restart-from", srcCkpt, "--steps", "7")); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = dnas.ResumeTeacherTrainer(filepath.Join(dst, "train.safetensors")); err != nil || tr.StepNum != 7 || tr.Preset.RestartStep != 3 {
+		t.Fatalf("resumed restarted run: %v, step %d, restart at %d; want 7 and 3", err, tr.StepNum, tr.Preset.RestartStep)
+	}
+	// A plain run in --out is not silently taken for a restarted one.
+	if err := runTeacher(flags(src, "--steps", "4")); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "c")
+	if err := runTeacher(flags(other, "--steps", "2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTeacher(flags(other, "--restart-from", srcCkpt, "--steps", "8")); err == nil || !strings.Contains(err.Error(), "was not restarted") {
+		t.Errorf("--restart-from into an --out with a plain run: %v", err)
+	}
+}
