@@ -137,7 +137,7 @@ func MNISTTestStats(ctx context.Context, c *eval.Classifier) (*eval.Gaussian, er
 // (nil => DefaultClassifier): FID against the MNIST test set, the confident
 // fraction and the per-digit counts.
 func ImageScores(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (fid, confident float64, counts [10]int, err error) {
-	fid, v, err := scoreImages(ctx, x, c)
+	fid, v, err := ScoreImages(ctx, x, c)
 	if err != nil {
 		return 0, 0, counts, err
 	}
@@ -147,8 +147,10 @@ func ImageScores(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (fid
 	return fid, v.ConfidentFraction(), counts, nil
 }
 
-// scoreImages is ImageScores keeping the classifier's verdict per image.
-func scoreImages(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (float64, *Verdicts, error) {
+// ScoreImages is ImageScores keeping the classifier's verdict per image
+// (Verdicts: per-digit table, least confident images), so a caller that
+// wants both classifies the images once.
+func ScoreImages(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (float64, *Verdicts, error) {
 	if c == nil {
 		var err error
 		if c, err = DefaultClassifier(); err != nil {
@@ -194,7 +196,7 @@ func EvaluateModel(ctx context.Context, d diffusion.Denoiser, s *diffusion.Noise
 	}
 	rep.SampleSeconds = time.Since(start).Seconds()
 	rep.Images = x
-	if rep.FID, rep.Verdicts, err = scoreImages(ctx, x, opts.Classifier); err != nil {
+	if rep.FID, rep.Verdicts, err = ScoreImages(ctx, x, opts.Classifier); err != nil {
 		return nil, err
 	}
 	rep.ConfidentFraction = rep.Verdicts.ConfidentFraction()

@@ -35,9 +35,19 @@ func TestFIDSanityWithCommittedClassifier(t *testing.T) {
 	}
 	train, _ := mnist.LoadTrain()
 	xt, _ := train.First(2000)
-	real, _, _, err := ImageScores(ctx, xt, c)
+	real, realConf, counts, err := ImageScores(ctx, xt, c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// ScoreImages is the same measurement with the verdicts kept.
+	fid2, v, err := ScoreImages(ctx, xt, c)
+	if err != nil || fid2 != real || v.ConfidentFraction() != realConf || len(v.Labels) != 2000 {
+		t.Fatalf("ScoreImages: FID %v, confident %v over %d verdicts (%v); ImageScores: %v, %v over 2000", fid2, v.ConfidentFraction(), len(v.Labels), err, real, realConf)
+	}
+	for d, row := range v.ByDigit() {
+		if row.Count != counts[d] {
+			t.Fatalf("digit %d: %d verdicts, ImageScores counted %d", d, row.Count, counts[d])
+		}
 	}
 	noise := tensor.New(2000, 1, 28, 28)
 	r := rand.New(rand.NewPCG(1, 1))

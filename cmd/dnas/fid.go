@@ -77,18 +77,11 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 			return err
 		}
 		x, _ := train.First(*samples)
-		fid, conf, _, err := dnas.ImageScores(ctx, x, nil)
+		fid, v, err := dnas.ScoreImages(ctx, x, nil)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*conf)
-		if *doubtful == 0 {
-			return nil
-		}
-		v, err := dnas.Classify(ctx, x, nil)
-		if err != nil {
-			return err
-		}
+		fmt.Printf("MNIST train[:%d] vs test: FID %.3f, confident %.1f%%\n", *samples, fid, 100*v.ConfidentFraction())
 		return reportDoubtful(v, *doubtful, common.out)
 	}
 	var paths []string

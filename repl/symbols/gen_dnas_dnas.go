@@ -63,6 +63,7 @@ func init() {
 		"RunBetaAblation":          reflect.ValueOf(dnas.RunBetaAblation),
 		"SampleGrid":               reflect.ValueOf(dnas.SampleGrid),
 		"SampleImages":             reflect.ValueOf(dnas.SampleImages),
+		"ScoreImages":              reflect.ValueOf(dnas.ScoreImages),
 		"SearchComparison":         reflect.ValueOf(dnas.SearchComparison),
 		"SelectBlockwise":          reflect.ValueOf(dnas.SelectBlockwise),
 		"SnapshotPath":             reflect.ValueOf(dnas.SnapshotPath),
