@@ -627,6 +627,11 @@ func (p *Pipeline) Run(ctx context.Context) (*PipelineResults, error) {
 			return nil, err
 		}
 	}
+	// Models retrained and evaluated in an earlier session were not loaded
+	// by this one: their logs draw the dynamics charts.
+	if err := p.loadRetrained(ctx); err != nil {
+		return nil, err
+	}
 	var res *PipelineResults
 	err := p.timed("report", func() error {
 		var err error
@@ -634,6 +639,19 @@ func (p *Pipeline) Run(ctx context.Context) (*PipelineResults, error) {
 		return err
 	})
 	return res, err
+}
+
+// loadRetrained loads the retrainer of every model whose retraining is done
+// (a no-op for those already loaded).
+func (p *Pipeline) loadRetrained(ctx context.Context) error {
+	for _, m := range p.Opts.Models {
+		if p.StageDone("retrain:" + m) {
+			if err := p.RunRetrain(ctx, m); err != nil { // loads the finished model
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Results assembles the results of the stages done so far.
@@ -701,12 +719,8 @@ func (p *Pipeline) Report(ctx context.Context) (*PipelineResults, error) {
 			return nil, err
 		}
 	}
-	for _, m := range p.Opts.Models {
-		if p.StageDone("retrain:" + m) {
-			if err := p.RunRetrain(ctx, m); err != nil { // loads the finished model
-				return nil, err
-			}
-		}
+	if err := p.loadRetrained(ctx); err != nil {
+		return nil, err
 	}
 	for _, m := range append([]string{"teacher"}, p.Opts.Models...) {
 		if p.StageDone("eval:" + m) {

@@ -3,6 +3,7 @@ package dnas
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -114,6 +115,22 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 	for _, want := range []string{"Headline", "fewer MACs", "Stage timings", "stage1", "retrain:subnet"} {
 		if !strings.Contains(string(sum), want) {
 			t.Errorf("summary.md lacks %q", want)
+		}
+	}
+	// Run again once everything is done (a later session): nothing is
+	// redone, and the summary still draws every model's training dynamics,
+	// though this session retrained none of them.
+	p3, err := NewPipeline(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p3.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ = os.ReadFile(filepath.Join(o.OutDir, "summary.md"))
+	for _, m := range o.Models {
+		if want := fmt.Sprintf("![dynamics-%s](dynamics-%s.png)", m, m); !strings.Contains(string(sum), want) {
+			t.Errorf("summary.md of a run finished in an earlier session lacks %s", want)
 		}
 	}
 	// Other options on the same directory are refused, naming what changed;
