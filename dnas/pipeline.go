@@ -826,6 +826,12 @@ func (p *Pipeline) Budgets() string {
 		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
 		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, strings.Join(p.Opts.Models, ", "),
 		p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
+	switch {
+	case ro.Inherit:
+		b.WriteString("Retraining starts from the teacher's weights wherever a layer has the teacher's name and shape.\n")
+	case ro.SharedInit:
+		b.WriteString("Retraining draws each layer's initial weights from a stream seeded by its name: the compared models start every layer they share from the same weights.\n")
+	}
 	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
 		rule := ""
 		if p.Opts.Supernet.Sandwich {

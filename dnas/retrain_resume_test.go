@@ -2,6 +2,8 @@ package dnas
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"dnas/dnas/unet"
@@ -71,4 +73,56 @@ func trainSaveReload(t *testing.T, rt *Retrainer, steps int) *Retrainer {
 		t.Fatal(err)
 	}
 	return rt2
+}
+
+// With SharedInit the subnet and the teacher architecture start every layer
+// they share from the same weights; without it (unet.New's one stream) the
+// layers after the first resized conv start differently.
+func TestRetrainSharedInit(t *testing.T) {
+	teacher, data := testTeacher(t)
+	sn, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	cheap, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: 1e6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cheap.MACs() >= TeacherArchitecture(cheap).MACs() {
+		t.Fatalf("the loss_scale 1e6 subnet has %d MACs, not fewer than the teacher's", cheap.MACs())
+	}
+	compare := func(shared bool) (same, diff int) {
+		opts := RetrainOptions{Steps: 4, BatchSize: 4, Seed: 5, SharedInit: shared}
+		a, err := NewRetrainer("subnet", teacher, cheap, data, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewRetrainer("teacher-arch", teacher, TeacherArchitecture(cheap), data, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb := map[string][]float32{}
+		for _, p := range b.Net.Params() {
+			pb[p.Name] = p.Data
+		}
+		for _, p := range a.Net.Params() {
+			if q, ok := pb[p.Name]; ok && len(q) == len(p.Data) && !strings.HasSuffix(p.Name, "gamma") && !strings.HasSuffix(p.Name, "beta") {
+				if slices.Equal(q, p.Data) {
+					same++
+				} else {
+					diff++
+				}
+			}
+		}
+		return same, diff
+	}
+	if same, diff := compare(true); diff != 0 || same == 0 {
+		t.Errorf("SharedInit: %d shared layers start alike, %d differ; want all alike", same, diff)
+	}
+	if _, diff := compare(false); diff == 0 {
+		t.Error("without SharedInit every shared layer starts alike: the option would change nothing")
+	}
 }

@@ -9,7 +9,8 @@
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it: stage 1 and the search at loss_scale 1.0
 #      (out/run-base[-v2]), then retraining at loss_scale $LOSS_SCALE (default
-#      1.15) on the same supernet (out/run-base[-v2]-$LOSS_SCALE)
+#      1.15) on the same supernet (out/run-base[-v2]-$LOSS_SCALE); the v2 runs
+#      retrain with --shared-init
 # Usage: [TEACHER_V2=1] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed).
@@ -23,6 +24,7 @@ if [ -z "$DNAS" ]; then
 	DNAS=bin/dnas
 fi
 LS=${LOSS_SCALE:-1.15}
+RUNFLAGS=""
 T=out/teacher-base
 RUN=out/run-base
 log() { echo "[base-pipeline $(date -u +%H:%M:%S)] $*"; }
@@ -51,6 +53,8 @@ if [ "${TEACHER_V2:-0}" = 1 ]; then
 	fi
 	T=$V
 	RUN=out/run-base-v2
+	# The compared models start every layer they share from the same weights.
+	RUNFLAGS="--shared-init"
 fi
 
 log "2/3 quality curve over $T/snapshots (points already measured are reused)"
@@ -62,7 +66,7 @@ log "3/3 DiffNAS pipeline: stage 1 and the search at METHOD.md's loss_scale 1.0 
 # removed >= 30%, so the retraining budget goes to that subnet and the
 # teacher architecture, on the same stage-1 supernet (copied, not retrained).
 if [ ! -f "$RUN/search/subnet.json" ]; then
-	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$RUN" --models subnet &
+	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$RUN" --models subnet $RUNFLAGS &
 	pid=$!
 	while [ ! -f "$RUN/search/subnet.json" ] && kill -0 $pid 2>/dev/null; do sleep 10; done
 	kill -TERM $pid 2>/dev/null || true
@@ -73,5 +77,5 @@ if [ ! -d "$R/stage1" ]; then
 	mkdir -p "$R/stage1" && cp "$RUN"/stage1/* "$R/stage1/"
 fi
 log "retraining at loss_scale $LS (resumes $R)"
-"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R"
+"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
 log "done: $R/summary.md"

@@ -81,10 +81,10 @@ func NewAttention(name string, c int, rng *rand.Rand) (*Attention, error) {
 		QKVW: NewParam(name+".qkv.w", 3*c, c, 1, 1), QKVB: NewParam(name+".qkv.b", 3*c),
 		ProjW: NewParam(name+".proj.w", c, c, 1, 1), ProjB: NewParam(name+".proj.b", c),
 		scale: float32(1 / math.Sqrt(float64(c)))}
-	uniformFanIn(a.QKVW.Data, c, rng)
-	uniformFanIn(a.QKVB.Data, c, rng)
-	uniformFanIn(a.ProjW.Data, c, rng)
-	uniformFanIn(a.ProjB.Data, c, rng)
+	UniformFanIn(a.QKVW.Data, c, rng)
+	UniformFanIn(a.QKVB.Data, c, rng)
+	UniformFanIn(a.ProjW.Data, c, rng)
+	UniformFanIn(a.ProjB.Data, c, rng)
 	a.fwd, a.bwd, a.addR = a.forwardRange, a.backwardRange, a.addResidualRange
 	return a, nil
 }

@@ -119,8 +119,8 @@ func NewConv2d(name string, cin, cout, k, stride, pad int, rng *rand.Rand) (*Con
 	c := &Conv2d{Name: name, Cin: cin, Cout: cout, K: k, Stride: stride, Pad: pad,
 		W: NewParam(name+".w", cout, cin, k, k), B: NewParam(name+".b", cout)}
 	fanIn := cin * k * k
-	uniformFanIn(c.W.Data, fanIn, rng)
-	uniformFanIn(c.B.Data, fanIn, rng)
+	UniformFanIn(c.W.Data, fanIn, rng)
+	UniformFanIn(c.B.Data, fanIn, rng)
 	c.fwdWorker, c.bwdWorker = c.forwardWorker, c.backwardWorker
 	return c, nil
 }

@@ -37,8 +37,8 @@ func NewLinear(name string, in, out int, rng *rand.Rand) *Linear {
 		shapePanic(name, "NewLinear", []int{in, out}, "positive in and out features")
 	}
 	l := &Linear{Name: name, In: in, Out: out, W: NewParam(name+".w", out, in), B: NewParam(name+".b", out)}
-	uniformFanIn(l.W.Data, in, rng)
-	uniformFanIn(l.B.Data, in, rng)
+	UniformFanIn(l.W.Data, in, rng)
+	UniformFanIn(l.B.Data, in, rng)
 	return l
 }
 

@@ -2,8 +2,10 @@ package unet
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"slices"
+	"strings"
 
 	"dnas/dnas/nn"
 	"dnas/dnas/tensor"
@@ -523,4 +525,43 @@ func (u *UNet) ForwardCapture(x *tensor.Tensor, t []float32) (ios []BlockIO, err
 		in.X, prevOut = out.Out, io.Out.Out
 	}
 	return ios, nil
+}
+
+// InitByName draws every conv, linear and attention weight and bias again,
+// from the same distribution as New (uniform ±1/sqrt(fan-in), the fan-in of
+// the weight's layer) but from a random stream of its own, seeded by seed
+// and the parameter's name; norms keep their ones and zeros. Two UNets of
+// different architectures initialised this way start every layer they share
+// (same name and shape) from the same weights: a comparison between them
+// (a searched subnet against the teacher architecture) is then not also a
+// comparison of two random initialisations. New's single stream shifts as
+// soon as one conv changes size, so every later layer starts differently.
+func (u *UNet) InitByName(seed uint64) error {
+	params := u.AllParams()
+	byName := make(map[string]*nn.Param, len(params))
+	for _, p := range params {
+		byName[p.Name] = p
+	}
+	for _, p := range params {
+		var w *nn.Param
+		switch {
+		case strings.HasSuffix(p.Name, ".gamma") || strings.HasSuffix(p.Name, ".beta"):
+			continue
+		case strings.HasSuffix(p.Name, ".w"):
+			w = p
+		case strings.HasSuffix(p.Name, ".b"):
+			w = byName[strings.TrimSuffix(p.Name, ".b")+".w"]
+		}
+		if w == nil || len(w.Shape) < 2 {
+			return fmt.Errorf("unet.InitByName: no initialisation rule for parameter %s %v", p.Name, p.Shape)
+		}
+		fanIn := 1
+		for _, d := range w.Shape[1:] {
+			fanIn *= d
+		}
+		h := fnv.New64a()
+		h.Write([]byte(p.Name))
+		nn.UniformFanIn(p.Data, fanIn, rand.New(rand.NewPCG(seed, h.Sum64())))
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -475,4 +476,74 @@ func TestDropout(t *testing.T) {
 		masks[k] = m
 	}
 	assertClose(t, "dropout mask with 1 and 3 workers", masks[1], masks[0], 0)
+}
+
+// InitByName gives the layers two architectures share the same starting
+// weights (New does not, once a conv changes size), keeps New's
+// distribution and leaves the norms alone.
+func TestInitByNameSharesLayersAcrossArchitectures(t *testing.T) {
+	a, b := baseConfig(), baseConfig()
+	b.Kernels = make([]int, a.NumSearchableConvs())
+	for i := range b.Kernels {
+		b.Kernels[i] = 3
+	}
+	b.Kernels[0], b.Kernels[len(b.Kernels)-1] = 1, 5 // enc0's first conv, dec0's last
+	ua, _ := New(a, 7)
+	ub, _ := New(b, 7)
+	differs := func() (shared, diff int) {
+		pb := map[string][]float32{}
+		for _, p := range ub.AllParams() {
+			pb[p.Name] = p.Data
+		}
+		for _, p := range ua.AllParams() {
+			q, ok := pb[p.Name]
+			if !ok || len(q) != len(p.Data) {
+				continue
+			}
+			shared++
+			if !slices.Equal(q, p.Data) {
+				diff++
+			}
+		}
+		return shared, diff
+	}
+	if _, diff := differs(); diff == 0 {
+		t.Fatal("New already gives shared layers the same weights: InitByName would not be needed")
+	}
+	if err := ua.InitByName(3); err != nil {
+		t.Fatal(err)
+	}
+	if err := ub.InitByName(3); err != nil {
+		t.Fatal(err)
+	}
+	shared, diff := differs()
+	if diff != 0 || shared < len(ua.AllParams())-4 {
+		t.Fatalf("after InitByName %d of %d shared parameters differ (of %d in all)", diff, shared, len(ua.AllParams()))
+	}
+	for _, p := range ua.AllParams() {
+		switch {
+		case strings.HasSuffix(p.Name, ".gamma"):
+			if p.Data[0] != 1 {
+				t.Fatalf("%s = %v: the norm's scale was drawn again", p.Name, p.Data[0])
+			}
+		case strings.HasSuffix(p.Name, ".w"):
+			fanIn := len(p.Data) / p.Shape[0]
+			bound := float32(1 / math.Sqrt(float64(fanIn)))
+			var maxAbs float32
+			for _, v := range p.Data {
+				maxAbs = max(maxAbs, float32(math.Abs(float64(v))))
+			}
+			if maxAbs > bound || maxAbs < bound/2 {
+				t.Fatalf("%s: max |w| %v, want U(±%v)", p.Name, maxAbs, bound)
+			}
+		}
+	}
+	// Another seed, other weights.
+	uc, _ := New(a, 7)
+	if err := uc.InitByName(4); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(uc.AllParams()[0].Data, ua.AllParams()[0].Data) {
+		t.Fatal("InitByName ignores its seed")
+	}
 }

@@ -25,6 +25,7 @@ func init() {
 		"NewParam":          reflect.ValueOf(nn.NewParam),
 		"Sum":               reflect.ValueOf(nn.Sum),
 		"TimestepEmbedding": reflect.ValueOf(nn.TimestepEmbedding),
+		"UniformFanIn":      reflect.ValueOf(nn.UniformFanIn),
 		"ZeroGrads":         reflect.ValueOf(nn.ZeroGrads),
 
 		// type definitions
