@@ -34,7 +34,7 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
 		seed:        "seed of weights, data order, timesteps, noise and dropout",
 		seedDefault: 1,
 	})
-	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length); a fresh run lays its learning-rate schedule over them, a resumed run continues up to this total on the schedule it started with")
+	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length, or a resumed run's own); a fresh run lays its learning-rate schedule over them, a resumed run continues up to this total on the schedule it started with")
 	every := fs.Int("checkpoint-every", 500, "write the resumable training checkpoint every N steps")
 	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
 	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
@@ -51,7 +51,8 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
 	if common.out == "" {
 		common.out = filepath.Join("out", "teacher-"+p.Name)
 	}
-	if *steps <= 0 {
+	stepsGiven := *steps > 0
+	if !stepsGiven {
 		*steps = p.Steps
 	}
 	// A fresh run lays its learning-rate schedule (warm-up, cosine decay)
@@ -77,6 +78,9 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
 		}
 		if *restartFrom != "" && tr.Preset.RestartStep == 0 {
 			return fmt.Errorf("%s already holds a run that was not restarted: use another --out for --restart-from, or --fresh", ckpt)
+		}
+		if !stepsGiven {
+			*steps = tr.Preset.Steps // the length the run was started (or restarted) for
 		}
 		fmt.Fprintf(os.Stderr, "resuming %s at step %d of %d\n", ckpt, tr.StepNum, *steps)
 		if sp := tr.Preset; *steps > sp.Steps && sp.LRDecay == "cosine" {

@@ -107,6 +107,18 @@ func TestTeacherRestartFrom(t *testing.T) {
 	if tr, err = dnas.ResumeTeacherTrainer(filepath.Join(dst, "train.safetensors")); err != nil || tr.StepNum != 7 || tr.Preset.RestartStep != 3 {
 		t.Fatalf("resumed restarted run: %v, step %d, restart at %d; want 7 and 3", err, tr.StepNum, tr.Preset.RestartStep)
 	}
+	// Resumed without --steps, a run goes on to its own length (5 here),
+	// not the preset's (200 for tiny).
+	long := filepath.Join(dir, "long")
+	if err := runTeacher(flags(long, "--restart-from", srcCkpt, "--steps", "5")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTeacher(flags(long)); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = dnas.ResumeTeacherTrainer(filepath.Join(long, "train.safetensors")); err != nil || tr.StepNum != 5 {
+		t.Fatalf("restarted run resumed without --steps: %v, at step %d; want its own length, 5", err, tr.StepNum)
+	}
 	// A plain run in --out is not silently taken for a restarted one.
 	if err := runTeacher(flags(src, "--steps", "4")); err != nil {
 		t.Fatal(err)
