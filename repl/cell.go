@@ -67,6 +67,10 @@ func splitItems(src string) ([]item, error) {
 	var items []item
 	depth := 0
 	start := -1
+	// header is true between an if, for or switch at depth 0 and the brace
+	// that opens its body: the semicolons there (if x := f(); x > 0 {,
+	// for i := 0; i < n; i++ {) belong to the statement.
+	header := false
 	var cur item
 	var lits []string // the first three tokens' text
 	for {
@@ -75,13 +79,21 @@ func splitItems(src string) ([]item, error) {
 			break
 		}
 		off := file.Offset(pos)
+		if depth <= 0 {
+			switch tok {
+			case token.IF, token.FOR, token.SWITCH:
+				header = true
+			case token.LBRACE:
+				header = false
+			}
+		}
 		switch tok {
 		case token.LPAREN, token.LBRACE, token.LBRACK:
 			depth++
 		case token.RPAREN, token.RBRACE, token.RBRACK:
 			depth--
 		}
-		if tok == token.SEMICOLON && depth <= 0 {
+		if tok == token.SEMICOLON && depth <= 0 && !header {
 			if start >= 0 {
 				cur.src, cur.off = src[start:off], start
 				items = append(items, cur)

@@ -17,3 +17,28 @@ func TestCallWithoutResultsHasNoValue(t *testing.T) {
 		}
 	}
 }
+
+// TestStatementHeaderIsNotAValue: an if, for or switch with an init
+// statement ends a cell without a value (the semicolon in its header once
+// cut it in two, and the second half, an expression, showed the last value
+// the interpreter had: the cell's context).
+func TestStatementHeaderIsNotAValue(t *testing.T) {
+	f := newFixture(t)
+	for _, code := range []string{
+		"if x := 1; x > 5 { panic(x) }",
+		"n := 0\nfor i := 0; i < 3; i++ { n += i }",
+		"switch y := 2; y { case 2: }",
+		"if a := 1; a > 5 {\n} else if b := 2; b > 5 {\n}",
+		"for _, v := range []int{1, 2} { _ = v }",
+	} {
+		res, err := f.s.Eval(context.Background(), code)
+		if err != nil || res.HasValue {
+			t.Errorf("Eval(%q) = %+v (text %q), %v; want no value", code, res, res.Text, err)
+		}
+	}
+	// Statements after such a header still split, and the last one shows.
+	res, err := f.s.Eval(context.Background(), "z := 0\nif w := 3; w > 1 { z = w }\nz")
+	if err != nil || res.Text != "3" {
+		t.Errorf("cell ending with z after an if with init: %+v, %v; want 3", res, err)
+	}
+}
