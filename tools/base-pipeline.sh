@@ -8,9 +8,10 @@
 #      out/teacher-base-v2 and use that teacher for the rest
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it: stage 1 and the search at loss_scale 1.0
-#      (out/run-base[-v2]), then retraining at loss_scale $LOSS_SCALE (default
-#      1.15) on the same supernet (out/run-base[-v2]-$LOSS_SCALE); the v2 runs
-#      retrain with --shared-init
+#      (out/run-base[-v2]), then retraining at loss_scale $LOSS_SCALE (default:
+#      1.15; for v2 the smallest that removes >= 30% of the MACs, from the
+#      exact sweep) on the same supernet (out/run-base[-v2]-<loss_scale>); the
+#      v2 runs retrain with --shared-init
 # Usage: [TEACHER_V2=1] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed).
@@ -23,7 +24,7 @@ if [ -z "$DNAS" ]; then
 	go build -o bin/dnas ./cmd/dnas
 	DNAS=bin/dnas
 fi
-LS=${LOSS_SCALE:-1.15}
+LS=${LOSS_SCALE:-}
 RUNFLAGS=""
 T=out/teacher-base
 RUN=out/run-base
@@ -72,6 +73,26 @@ if [ ! -f "$RUN/search/subnet.json" ]; then
 	kill -TERM $pid 2>/dev/null || true
 	wait $pid || true
 fi
+if [ -z "$LS" ] && [ "${TEACHER_V2:-0}" = 1 ]; then
+	# The smallest loss_scale whose block-wise subnet removes >= 30% of the
+	# MACs, from the exact sweep over this search's candidate tables.
+	f=$(mktemp /tmp/base-ls-XXXXXX.go)
+	cat > "$f" <<EOF
+r, err := dnas.LoadSearchResult("$RUN/search/subnet.json")
+if err != nil { panic(err) }
+sw, err := dnas.SweepLossScale(r, 1, 2)
+if err != nil { panic(err) }
+p, ok := sw.MinLossScaleFor(0.3)
+if !ok { panic("no loss_scale up to 2 removes 30% of the MACs") }
+err = os.WriteFile("$RUN/loss-scale-30.txt", []byte(fmt.Sprint(p.Rounded())), 0o644)
+if err != nil { panic(err) }
+EOF
+	"$DNAS" exec "$f"
+	rm -f "$f"
+	LS=$(cat "$RUN/loss-scale-30.txt")
+	log "smallest loss_scale removing >= 30% of the MACs: $LS"
+fi
+LS=${LS:-1.15}
 R=$RUN-$LS
 if [ ! -d "$R/stage1" ]; then
 	mkdir -p "$R/stage1" && cp "$RUN"/stage1/* "$R/stage1/"
