@@ -417,6 +417,7 @@ func (r *Retrainer) Train(ctx context.Context, steps int) error {
 			return err
 		}
 		loss = st.Loss
+		tr.LR = float64(r.Adam.LR)
 		tr.Step(r.Step, r.Opts.BatchSize, loss)
 	}
 	tr.Done(r.Step, loss)

@@ -385,6 +385,7 @@ func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
 			track.Done(tr.StepNum, tr.LastLoss)
 			return err
 		}
+		track.LR = float64(tr.Opt.LR)
 		track.Step(tr.StepNum, tr.Preset.BatchSize, loss)
 		if err := tr.snapshot(); err != nil {
 			return err

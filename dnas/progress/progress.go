@@ -23,6 +23,7 @@ type Event struct {
 	Step, Total int           // steps done so far and steps planned (Total 0 = unknown)
 	Start       int           // steps done before this run (a resumed task); Elapsed counts from there
 	Loss        float64       // the latest loss (0 when the task has none)
+	LR          float64       // the learning rate of the latest step (0 when not reported)
 	ItemsPerSec float64       // speed in items (samples, images) per second
 	Elapsed     time.Duration // wall time since the task started
 	Done        bool          // true on the last event of the task
@@ -143,6 +144,9 @@ func Format(ev Event) string {
 	if ev.Loss != 0 {
 		fmt.Fprintf(&s, " loss %.4g", ev.Loss)
 	}
+	if ev.LR != 0 {
+		fmt.Fprintf(&s, " lr %.3g", ev.LR)
+	}
 	if ev.ItemsPerSec > 0 {
 		fmt.Fprintf(&s, " %.1f it/s", ev.ItemsPerSec)
 	}
@@ -176,6 +180,10 @@ type Tracker struct {
 	Start      int
 	Reporter   Reporter
 	HistoryLen int // losses kept for Event.Losses (default 200)
+	// LR, when set by the caller before Step, is reported as Event.LR: the
+	// learning rate the step trained at (warm-ups, decays and restarts
+	// then show in the progress line).
+	LR float64
 
 	began  time.Time
 	items  float64
@@ -212,7 +220,7 @@ func (t *Tracker) Done(step int, loss float64) {
 
 func (t *Tracker) event(step int, loss float64, done bool) Event {
 	el := time.Since(t.began)
-	ev := Event{Task: t.Task, Step: step, Total: t.Total, Start: t.Start, Loss: loss, Elapsed: el, Done: done,
+	ev := Event{Task: t.Task, Step: step, Total: t.Total, Start: t.Start, Loss: loss, LR: t.LR, Elapsed: el, Done: done,
 		Losses: append([]float64(nil), t.losses...)}
 	if s := el.Seconds(); s > 0 {
 		ev.ItemsPerSec = t.items / s

@@ -94,3 +94,22 @@ func TestResumedTaskCountsAbsoluteStepsAndEstimatesFromThisRun(t *testing.T) {
 		t.Fatalf("tracker event %+v", got[0])
 	}
 }
+
+// The learning rate a caller sets on the tracker travels with each event and
+// shows in the progress line; none set, none shown.
+func TestTrackerReportsTheLearningRate(t *testing.T) {
+	var got []Event
+	tr := NewTracker("teacher base", 10, ReporterFunc(func(e Event) { got = append(got, e) }))
+	tr.Step(1, 8, 0.5)
+	tr.LR = 2.5e-4
+	tr.Step(2, 8, 0.4)
+	if got[0].LR != 0 || got[1].LR != 2.5e-4 {
+		t.Fatalf("event learning rates %v and %v, want 0 and 2.5e-4", got[0].LR, got[1].LR)
+	}
+	if line := Format(got[0]); strings.Contains(line, "lr") {
+		t.Errorf("line without a learning rate: %q", line)
+	}
+	if line := Format(got[1]); !strings.Contains(line, "loss 0.4 lr 0.00025 ") {
+		t.Errorf("line %q lacks the learning rate after the loss", line)
+	}
+}

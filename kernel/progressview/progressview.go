@@ -88,6 +88,9 @@ func renderHTML(ev progress.Event) string {
 	if ev.Loss != 0 {
 		fmt.Fprintf(&s, ` &middot; loss %.4g`, ev.Loss)
 	}
+	if ev.LR != 0 {
+		fmt.Fprintf(&s, ` &middot; lr %.3g`, ev.LR)
+	}
 	if ev.ItemsPerSec > 0 {
 		fmt.Fprintf(&s, ` &middot; %.1f it/s`, ev.ItemsPerSec)
 	}
