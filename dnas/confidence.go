@@ -71,6 +71,15 @@ type DigitVerdicts struct {
 	Confident int `json:"confident"` // of which with probability >= ConfidentThreshold
 }
 
+// Counts is the number of images labelled as each digit (the reports'
+// ClassCounts).
+func (v *Verdicts) Counts() (counts [10]int) {
+	for _, l := range v.Labels {
+		counts[l]++
+	}
+	return counts
+}
+
 // ByDigit counts the images per predicted digit, and the confident ones
 // among them.
 func (v *Verdicts) ByDigit() [10]DigitVerdicts {

@@ -141,10 +141,7 @@ func ImageScores(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (fid
 	if err != nil {
 		return 0, 0, counts, err
 	}
-	for i, d := range v.ByDigit() {
-		counts[i] = d.Count
-	}
-	return fid, v.ConfidentFraction(), counts, nil
+	return fid, v.ConfidentFraction(), v.Counts(), nil
 }
 
 // ScoreImages is ImageScores keeping the classifier's verdict per image
@@ -199,10 +196,7 @@ func EvaluateModel(ctx context.Context, d diffusion.Denoiser, s *diffusion.Noise
 	if rep.FID, rep.Verdicts, err = ScoreImages(ctx, x, opts.Classifier); err != nil {
 		return nil, err
 	}
-	rep.ConfidentFraction = rep.Verdicts.ConfidentFraction()
-	for i, d := range rep.Verdicts.ByDigit() {
-		rep.ClassCounts[i] = d.Count
-	}
+	rep.ConfidentFraction, rep.ClassCounts = rep.Verdicts.ConfidentFraction(), rep.Verdicts.Counts()
 	test, err := mnist.LoadTest()
 	if err != nil {
 		return nil, err

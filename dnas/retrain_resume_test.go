@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"dnas/dnas/mnist"
 	"dnas/dnas/unet"
 )
 
@@ -21,18 +22,7 @@ func TestRetrainResumeIsExactWithDropout(t *testing.T) {
 		t.Fatal(err)
 	}
 	teacher := &Teacher{Preset: p, Net: net, Schedule: base.Schedule, Source: "test-dropout"}
-	sn, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
-		t.Fatal(err)
-	}
-	res, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := TeacherArchitecture(res)
+	arch := TeacherArchitecture(searchAfterOneStep(t, teacher, data, 1))
 	opts := RetrainOptions{Steps: 8, BatchSize: 4, LogEvery: 1, Schedule: LinearRamp(0.5), Seed: 3}
 	rt, err := NewRetrainer("dropout", teacher, arch, data, opts)
 	if err != nil {
@@ -80,17 +70,7 @@ func trainSaveReload(t *testing.T, rt *Retrainer, steps int) *Retrainer {
 // layers after the first resized conv start differently.
 func TestRetrainSharedInit(t *testing.T) {
 	teacher, data := testTeacher(t)
-	sn, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
-		t.Fatal(err)
-	}
-	cheap, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: 1e6})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cheap := searchAfterOneStep(t, teacher, data, 1e6)
 	if cheap.MACs() >= TeacherArchitecture(cheap).MACs() {
 		t.Fatalf("the loss_scale 1e6 subnet has %d MACs, not fewer than the teacher's", cheap.MACs())
 	}
@@ -125,4 +105,22 @@ func TestRetrainSharedInit(t *testing.T) {
 	if _, diff := compare(false); diff == 0 {
 		t.Error("without SharedInit every shared layer starts alike: the option would change nothing")
 	}
+}
+
+// searchAfterOneStep trains a supernet of teacher one step per block and
+// searches it at lossScale.
+func searchAfterOneStep(t *testing.T, teacher *Teacher, data *mnist.Dataset, lossScale float64) *SearchResult {
+	t.Helper()
+	sn, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: lossScale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
