@@ -147,14 +147,33 @@ func Format(ev Event) string {
 	if ev.LR != 0 {
 		fmt.Fprintf(&s, " lr %.3g", ev.LR)
 	}
-	if ev.ItemsPerSec > 0 {
-		fmt.Fprintf(&s, " %.1f it/s", ev.ItemsPerSec)
+	if sp := ev.Speed(); sp != "" {
+		s.WriteString(" " + sp)
 	}
 	fmt.Fprintf(&s, " %s", ev.Elapsed.Round(time.Second))
 	if left, ok := ev.Left(); ok {
 		fmt.Fprintf(&s, " (%s left)", left.Round(time.Second))
 	}
 	return s.String()
+}
+
+// Speed renders the pace of this run: images per second (every task counts
+// its items in images: a batch of training, the images a sampler step
+// denoises) and the time per step, or steps per second when faster than one
+// a second, e.g. "46.8 img/s, 1.37 s/step". It is "" before there is a pace.
+func (ev Event) Speed() string {
+	var parts []string
+	if ev.ItemsPerSec > 0 {
+		parts = append(parts, fmt.Sprintf("%.1f img/s", ev.ItemsPerSec))
+	}
+	if done, sec := ev.Step-ev.Start, ev.Elapsed.Seconds(); done > 0 && sec > 0 {
+		if per := sec / float64(done); per >= 1 {
+			parts = append(parts, fmt.Sprintf("%.3g s/step", per))
+		} else {
+			parts = append(parts, fmt.Sprintf("%.3g step/s", 1/per))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Left estimates the time until the task ends from the pace of this run

@@ -113,3 +113,24 @@ func TestTrackerReportsTheLearningRate(t *testing.T) {
 		t.Errorf("line %q lacks the learning rate after the loss", line)
 	}
 }
+
+func TestSpeedShowsImagesAndStepPace(t *testing.T) {
+	for _, c := range []struct {
+		ev   Event
+		want string
+	}{
+		// A resumed teacher: 100 steps of batch 64 in 137 s.
+		{Event{Step: 16364, Start: 16264, Elapsed: 137 * time.Second, ItemsPerSec: 6400.0 / 137}, "46.7 img/s, 1.37 s/step"},
+		{Event{Step: 50, Elapsed: 2 * time.Second, ItemsPerSec: 2500}, "2500.0 img/s, 25 step/s"},
+		{Event{Step: 3, Elapsed: 3 * time.Second}, "1 s/step"},
+		{Event{Step: 0, Elapsed: time.Second}, ""},
+		{Event{Step: 5, Start: 5, Elapsed: time.Second}, ""},
+	} {
+		if got := c.ev.Speed(); got != c.want {
+			t.Errorf("Speed(%+v) = %q, want %q", c.ev, got, c.want)
+		}
+		if c.want != "" && !strings.Contains(Format(c.ev), " "+c.want+" ") {
+			t.Errorf("Format misses the speed %q: %q", c.want, Format(c.ev))
+		}
+	}
+}

@@ -91,8 +91,8 @@ func renderHTML(ev progress.Event) string {
 	if ev.LR != 0 {
 		fmt.Fprintf(&s, ` &middot; lr %.3g`, ev.LR)
 	}
-	if ev.ItemsPerSec > 0 {
-		fmt.Fprintf(&s, ` &middot; %.1f it/s`, ev.ItemsPerSec)
+	if sp := ev.Speed(); sp != "" {
+		s.WriteString(` &middot; ` + html.EscapeString(sp))
 	}
 	fmt.Fprintf(&s, ` &middot; %s`, ev.Elapsed.Round(time.Second))
 	switch {

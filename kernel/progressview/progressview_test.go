@@ -41,7 +41,7 @@ func TestOneDisplayPerTaskUpdatedInPlace(t *testing.T) {
 		t.Errorf("display ids: first %q final %q next task %q", first.ID, final.ID, rec.shows[1].ID)
 	}
 	h := final.Data["text/html"].(string)
-	for _, want := range []string{"teacher tiny", "step 100/100", "loss 0.01", "250.0 it/s", "done", "<polyline", "width:100.0%"} {
+	for _, want := range []string{"teacher tiny", "step 100/100", "loss 0.01", "250.0 img/s, 1 s/step", "done", "<polyline", "width:100.0%"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("final frame lacks %q:\n%s", want, h)
 		}
