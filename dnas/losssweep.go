@@ -124,6 +124,78 @@ func (sw *LossScaleSweep) MinLossScaleFor(reduction float64) (p LossScalePoint, 
 	return LossScalePoint{}, false
 }
 
+// SelectForReduction applies the block-wise rule at the smallest loss_scale
+// >= from (METHOD.md's default is 1) whose subnet removes at least
+// reduction of the teacher's MACs (0.3 = 30% fewer), found exactly from r's
+// candidate tables: the question "how much block loss must I tolerate for
+// this saving?" answered without evaluating anything again. The loss_scale
+// is the threshold rounded up to 4 decimals (LossScalePoint.Rounded), so
+// passing the result's LossScale back as a loss_scale gives the same subnet.
+// When even every block's cheapest candidate does not reach the reduction,
+// the error says the most the rule can remove.
+func SelectForReduction(r *SearchResult, from, reduction float64) (*SearchResult, error) {
+	if err := checkReduction(reduction); err != nil {
+		return nil, fmt.Errorf("dnas.SelectForReduction: %w", err)
+	}
+	if !(from > 0) || math.IsInf(from, 0) {
+		return nil, fmt.Errorf("dnas.SelectForReduction: loss_scale %v must be a finite number > 0 (1 is METHOD.md's default)", from)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	// Past the largest loss ratio of any candidate every candidate
+	// qualifies: the sweep need not go further.
+	top := from
+	for i := range r.Blocks {
+		b := &r.Blocks[i]
+		base := b.BaselineCandidate().Loss
+		for _, c := range b.Candidates {
+			if q := c.Loss / base; q > top && !math.IsInf(q, 0) {
+				top = q
+			}
+		}
+	}
+	scale := from
+	if top > from {
+		sw, err := SweepLossScale(r, from, top)
+		if err != nil {
+			return nil, err
+		}
+		p, ok := sw.MinLossScaleFor(reduction)
+		if !ok {
+			last := sw.Points[len(sw.Points)-1]
+			return nil, fmt.Errorf("no loss_scale removes %.1f%% of the MACs: the block-wise rule removes at most %.1f%% (from loss_scale %.4f, every block at its cheapest candidate); ask for less, or widen the search space (e.g. --widths)",
+				100*reduction, 100*last.MACReduction, last.Rounded())
+		}
+		if p.LossScale > from {
+			scale = p.Rounded()
+		}
+	}
+	sel, err := SelectBlockwise(r, scale)
+	if err != nil {
+		return nil, err
+	}
+	if got := sel.MACReduction(); got < reduction {
+		return nil, fmt.Errorf("no loss_scale removes %.1f%% of the MACs: the block-wise rule removes at most %.1f%% (every block at its cheapest candidate); ask for less, or widen the search space (e.g. --widths)",
+			100*reduction, 100*got)
+	}
+	sel.MinReduction = reduction
+	sel.Notes += fmt.Sprintf("; loss_scale %g is the smallest >= %g removing >= %.4g%% of the teacher's MACs", scale, from, 100*reduction)
+	return sel, nil
+}
+
+// checkReduction validates a requested MAC reduction: 0 (none asked) or a
+// fraction in (0, 1).
+func checkReduction(v float64) error {
+	if v == 0 {
+		return nil
+	}
+	if !(v > 0 && v < 1) {
+		return fmt.Errorf("MAC reduction %v must be a fraction in (0, 1), e.g. 0.3 for 30%% fewer MACs than the teacher", v)
+	}
+	return nil
+}
+
 // Rounded is LossScale rounded up to 4 decimals: unlike a value rounded to
 // nearest, passed back as a loss_scale (dnas run --loss-scale) it gives
 // this point's subnet.

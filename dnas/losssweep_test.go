@@ -80,3 +80,43 @@ func TestSweepLossScaleOnHandTable(t *testing.T) {
 		t.Error("At beyond To: want an error")
 	}
 }
+
+func TestSelectForReductionPicksTheSmallestTolerance(t *testing.T) {
+	r := handTable() // teacher 1,090 MACs; see TestSweepLossScaleOnHandTable
+	for _, c := range []struct {
+		reduction, from float64
+		scale           float64
+		macs            int64
+	}{
+		{0.03, 1, 1, 1040},   // reached at the default tolerance already
+		{0.3, 1, 1.05, 640},  // 1 - 640/1090 = 41%
+		{0.7, 1, 1.2, 240},   // 78%
+		{0.79, 1, 2.5, 210},  // 80.7%: only with every block at its cheapest
+		{0.3, 1.1, 1.1, 640}, // from above the threshold: from itself
+		{0.7, 1.1, 1.2, 240},
+	} {
+		sel, err := SelectForReduction(r, c.from, c.reduction)
+		if err != nil {
+			t.Fatalf("reduction %v from %v: %v", c.reduction, c.from, err)
+		}
+		if sel.LossScale != c.scale || sel.MACs() != c.macs || sel.MinReduction != c.reduction || sel.Method != "blockwise" {
+			t.Errorf("reduction %v from %v: loss_scale %v, %d MACs, min_reduction %v, method %s; want %v, %d",
+				c.reduction, c.from, sel.LossScale, sel.MACs(), sel.MinReduction, sel.Method, c.scale, c.macs)
+		}
+		// The recorded loss_scale alone gives the same subnet.
+		if again, _ := SelectBlockwise(r, sel.LossScale); again.MACs() != sel.MACs() {
+			t.Errorf("loss_scale %v: %d MACs, the selection had %d", sel.LossScale, again.MACs(), sel.MACs())
+		}
+	}
+	if _, err := SelectForReduction(r, 1, 0.85); err == nil || !strings.Contains(err.Error(), "at most 80.7%") {
+		t.Errorf("unreachable reduction: got %v, want the most there is (80.7%%)", err)
+	}
+	for _, bad := range []float64{-0.1, 1, 1.5, math.NaN()} {
+		if _, err := SelectForReduction(r, 1, bad); err == nil || !strings.Contains(err.Error(), "fraction in (0, 1)") {
+			t.Errorf("reduction %v: got %v", bad, err)
+		}
+	}
+	if _, err := SelectForReduction(r, 0, 0.3); err == nil || !strings.Contains(err.Error(), "> 0") {
+		t.Errorf("loss_scale 0: got %v", err)
+	}
+}

@@ -223,6 +223,13 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if err := opts.Retrain.Schedule.Validate(); opts.Retrain.Schedule.Kind != "" && err != nil {
 		return nil, err
 	}
+	// The search's settings are checked now, not after stage 1's hours.
+	if ls := opts.Search.LossScale; ls < 0 || math.IsNaN(ls) || math.IsInf(ls, 0) {
+		return nil, fmt.Errorf("dnas.NewPipeline: loss_scale %g must be a finite number > 0 (1.0 keeps candidates no worse than the teacher architecture)", ls)
+	}
+	if err := checkReduction(opts.Search.MinReduction); err != nil {
+		return nil, fmt.Errorf("dnas.NewPipeline: min_reduction: %w", err)
+	}
 	if opts.Log == nil {
 		opts.Log = os.Stderr
 	}
@@ -822,8 +829,8 @@ func (p *Pipeline) Budgets() string {
 	if ro.LRDecay == "cosine" {
 		decay = fmt.Sprintf("cosine decay to %.3g", ro.MinLR)
 	}
-	fmt.Fprintf(&b, "Budgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, loss_scale %g; retraining %d steps per model (batch %d, beta %s, Adam %.3g with %d warm-up steps and %s, EMA %.4g with warm-up) for %s; evaluation %d samples (%s), held-out loss on %d test images.\n",
-		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.Opts.Search.LossScale,
+	fmt.Fprintf(&b, "Budgets: stage 1 %d steps per block (batch %d, parallel %v); search eval batch %d, %s; retraining %d steps per model (batch %d, beta %s, Adam %.3g with %d warm-up steps and %s, EMA %.4g with warm-up) for %s; evaluation %d samples (%s), held-out loss on %d test images.\n",
+		p.Opts.Stage1Steps, p.Opts.Supernet.BatchSize, p.Opts.Supernet.Parallel, p.Opts.Search.EvalBatch, p.ruleText(),
 		ro.Steps, ro.BatchSize, ro.Schedule, ro.LR, ro.WarmupSteps, decay, ro.EMADecay, strings.Join(p.Opts.Models, ", "),
 		p.Opts.Eval.Samples, samplerName(p.Opts.Eval.Sampler), p.Opts.Eval.HeldOut)
 	switch {
@@ -840,6 +847,25 @@ func (p *Pipeline) Budgets() string {
 		fmt.Fprintf(&b, "Search space: kernels x inner-width multipliers %v per ResBlock.%s\n", ws, rule)
 	}
 	return b.String()
+}
+
+// ruleText names the block-wise rule's tolerance for the budgets line:
+// "loss_scale 1", or with Search.MinReduction the one it asks for and, once
+// the search is done, the one it took.
+func (p *Pipeline) ruleText() string {
+	o := p.Opts.Search
+	ls := o.LossScale
+	if ls == 0 {
+		ls = 1
+	}
+	if o.MinReduction <= 0 {
+		return fmt.Sprintf("loss_scale %g", ls)
+	}
+	t := fmt.Sprintf("loss_scale the smallest >= %g removing >= %.4g%% of the MACs", ls, 100*o.MinReduction)
+	if r := p.Searches["subnet"]; r != nil {
+		t += fmt.Sprintf(" (%g)", r.LossScale)
+	}
+	return t
 }
 
 func (p *Pipeline) retrainOptions() RetrainOptions {
@@ -873,7 +899,9 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 	}
 	fmt.Fprintf(&b, "## Headline\n\n")
 	rule := ""
-	if ls := p.Opts.Search.LossScale; ls != 0 && ls != 1 {
+	if r := p.Searches["subnet"]; r != nil && r.MinReduction > 0 {
+		rule = fmt.Sprintf(", with the rule at loss_scale %g, the smallest removing >= %.4g%% (min_reduction), not METHOD.md's default 1.0", r.LossScale, 100*r.MinReduction)
+	} else if ls := p.Opts.Search.LossScale; ls != 0 && ls != 1 {
 		rule = fmt.Sprintf(", with the rule at loss_scale %g, not METHOD.md's default 1.0", ls)
 	}
 	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s%s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet), rule)

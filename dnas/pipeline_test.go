@@ -357,3 +357,54 @@ func TestPipelineNotesWorkDoneElsewhere(t *testing.T) {
 		t.Error("summary.md does not say the teacher's evaluation was cached")
 	}
 }
+
+func TestPipelineMinReductionPicksTheLossScale(t *testing.T) {
+	o := tinyPipelineOptions(t)
+	for _, bad := range []struct {
+		ls, red float64
+		want    string
+	}{{1, 30, "fraction in (0, 1)"}, {1, -0.2, "fraction in (0, 1)"}, {-1, 0, "loss_scale -1 must be"}} {
+		b := o
+		b.Search.LossScale, b.Search.MinReduction = bad.ls, bad.red
+		if _, err := NewPipeline(b); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("loss_scale %v, min_reduction %v: got %v, want an error saying %q before any stage runs", bad.ls, bad.red, err, bad.want)
+		}
+	}
+	o.Search.MinReduction = 0.2
+	p, err := NewPipeline(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := p.RunStage1(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.RunSearch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := p.Searches["subnet"]
+	if r.MinReduction != 0.2 || r.MACReduction() < 0.2 || r.LossScale < 1 {
+		t.Fatalf("subnet: min_reduction %v, %.1f%% fewer MACs at loss_scale %v; want >= 20%% at a loss_scale >= 1", r.MinReduction, 100*r.MACReduction(), r.LossScale)
+	}
+	t.Logf("loss_scale %v: %.1f%% fewer MACs", r.LossScale, 100*r.MACReduction())
+	// It is the smallest such loss_scale: the sweep over the same tables
+	// agrees, and the saved result says how it was picked.
+	sw, err := SweepLossScale(r, 1, 1e6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, ok := sw.MinLossScaleFor(0.2); !ok || (pt.LossScale > 1 && pt.Rounded() != r.LossScale) || (pt.LossScale == 1 && r.LossScale != 1) {
+		t.Errorf("loss_scale %v, the sweep's smallest for 20%%: %+v (ok %v)", r.LossScale, pt, ok)
+	}
+	saved, err := LoadSearchResult(filepath.Join(o.OutDir, "search", "subnet.json"))
+	if err != nil || saved.MinReduction != 0.2 || saved.LossScale != r.LossScale {
+		t.Fatalf("saved search: %+v, %v", saved, err)
+	}
+	if b := p.Budgets(); !strings.Contains(b, "the smallest >= 1 removing >= 20% of the MACs ("+fmt.Sprint(r.LossScale)+")") {
+		t.Errorf("budgets line does not say how the loss_scale was picked: %s", b)
+	}
+	// The random search matches the picked subnet's MACs.
+	if rnd := p.Searches["random"]; rnd.MACs() > r.MACs()*11/10 {
+		t.Errorf("random search at %d MACs for a %d-MAC subnet", rnd.MACs(), r.MACs())
+	}
+}

@@ -77,6 +77,10 @@ type SearchResult struct {
 	Teacher string `json:"teacher"`
 	// LossScale is the block-wise rule's tolerance: loss <= baseline x LossScale.
 	LossScale float64 `json:"loss_scale"`
+	// MinReduction is set when LossScale was not given but picked: the
+	// smallest tolerance whose subnet removes at least this fraction of the
+	// teacher's MACs (SelectForReduction).
+	MinReduction float64 `json:"min_reduction,omitempty"`
 	// Seed drew the evaluation set (and the random choices of the global and
 	// random searches).
 	Seed uint64 `json:"seed"`
@@ -525,6 +529,14 @@ type SearchOptions struct {
 	// LossScale is the tolerance of the selection rule: a candidate
 	// qualifies when its loss <= baseline loss x LossScale (default 1.0).
 	LossScale float64
+	// MinReduction, when > 0, asks for a MAC saving instead of a tolerance:
+	// the rule runs at the smallest loss_scale >= LossScale whose subnet has
+	// at least this many fewer MACs than the teacher (0.3 = 30% fewer),
+	// found exactly from the candidate tables (SelectForReduction). The
+	// result records the loss_scale it took. Asking for more than the
+	// cheapest candidate of every block gives is an error that says the
+	// most there is.
+	MinReduction float64 `json:",omitempty"`
 }
 
 // Search runs stage 2 of DiffNAS on the trained supernet. It fixes an
@@ -555,6 +567,9 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 	}
 	if !(opts.LossScale > 0) {
 		return nil, fmt.Errorf("search: loss_scale %g must be > 0 (1.0 keeps candidates no worse than the teacher architecture)", opts.LossScale)
+	}
+	if err := checkReduction(opts.MinReduction); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
 	}
 	var untrained []string
 	for _, name := range s.BlockNames() {
@@ -646,6 +661,9 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 		res.Blocks = append(res.Blocks, bs)
 	}
 	tr.Done(done, 0)
+	if opts.MinReduction > 0 {
+		return SelectForReduction(res, opts.LossScale, opts.MinReduction)
+	}
 	return SelectBlockwise(res, opts.LossScale)
 }
 

@@ -9,9 +9,10 @@
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it: stage 1 and the search at loss_scale 1.0
 #      (out/run-base[-v2]), then retraining at loss_scale $LOSS_SCALE (default:
-#      1.15; for v2 the smallest that removes >= 30% of the MACs, from the
-#      exact sweep) on the same supernet (out/run-base[-v2]-<loss_scale>); the
-#      v2 runs retrain with --shared-init
+#      1.15; for v2 --min-reduction 0.3: the smallest that removes >= 30% of
+#      the MACs, from the exact sweep) on the same supernet
+#      (out/run-base-<loss_scale>, out/run-base-v2-min30); the v2 runs
+#      retrain with --shared-init
 # Usage: [TEACHER_V2=1] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed).
@@ -75,28 +76,17 @@ if [ ! -f "$RUN/search/subnet.json" ]; then
 fi
 if [ -z "$LS" ] && [ "${TEACHER_V2:-0}" = 1 ]; then
 	# The smallest loss_scale whose block-wise subnet removes >= 30% of the
-	# MACs, from the exact sweep over this search's candidate tables.
-	f=$(mktemp /tmp/base-ls-XXXXXX.go)
-	cat > "$f" <<EOF
-r, err := dnas.LoadSearchResult("$RUN/search/subnet.json")
-if err != nil { panic(err) }
-sw, err := dnas.SweepLossScale(r, 1, 2)
-if err != nil { panic(err) }
-p, ok := sw.MinLossScaleFor(0.3)
-if !ok { panic("no loss_scale up to 2 removes 30% of the MACs") }
-err = os.WriteFile("$RUN/loss-scale-30.txt", []byte(fmt.Sprint(p.Rounded())), 0o644)
-if err != nil { panic(err) }
-EOF
-	"$DNAS" exec "$f"
-	rm -f "$f"
-	LS=$(cat "$RUN/loss-scale-30.txt")
-	log "smallest loss_scale removing >= 30% of the MACs: $LS"
+	# MACs, picked by the run from the exact sweep of its candidate tables.
+	R=$RUN-min30
+	RUNFLAGS="$RUNFLAGS --min-reduction 0.3"
+else
+	LS=${LS:-1.15}
+	R=$RUN-$LS
+	RUNFLAGS="$RUNFLAGS --loss-scale $LS"
 fi
-LS=${LS:-1.15}
-R=$RUN-$LS
 if [ ! -d "$R/stage1" ]; then
 	mkdir -p "$R/stage1" && cp "$RUN"/stage1/* "$R/stage1/"
 fi
-log "retraining at loss_scale $LS (resumes $R)"
-"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
+log "retraining ($RUNFLAGS; resumes $R)"
+"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
 log "done: $R/summary.md"

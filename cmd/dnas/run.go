@@ -35,6 +35,7 @@ the charts. Every stage is checkpointed in --out: after Ctrl-C, the same
 command resumes.`,
 		"dnas run --preset small --out out/run",
 		"dnas run --preset small --widths 0.5,0.75,1 --loss-scale 1.05 --out out/run-widths",
+		"dnas run --preset base --min-reduction 0.3 --out out/run-base-30",
 		"dnas run --out out/run --report")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false) + " (sets every budget)",
@@ -47,6 +48,7 @@ command resumes.`,
 	parallel := fs.String("parallel", "", "stage 1 block order: true = all blocks on each teacher pass, false = block after block (default: the preset's)")
 	evalBatch := fs.Int("eval-batch", 0, "search evaluation-set size (0: the preset's)")
 	lossScale := fs.Float64("loss-scale", 1, "block-wise rule: keep candidates with loss <= baseline x loss-scale")
+	minReduction := fs.Float64("min-reduction", 0, "instead of a fixed --loss-scale, take the smallest loss_scale (>= --loss-scale) whose subnet has at least this fraction fewer MACs than the teacher, e.g. 0.3; found exactly from the search's candidate tables")
 	retrain := fs.Int("retrain-steps", 0, "stage 3 steps per model (0: the preset's)")
 	batch := fs.Int("retrain-batch", 0, "stage 3 batch size (0: the preset's)")
 	schedule := fs.String("schedule", "linear:0.5", "joint-loss beta schedule: linear:F, cosine:F, hard:F, const:V, noise, distill")
@@ -97,7 +99,11 @@ command resumes.`,
 	if *evalBatch > 0 {
 		opts.Search.EvalBatch = *evalBatch
 	}
+	if !(*lossScale > 0) {
+		return fmt.Errorf("--loss-scale %g must be > 0: 1 (the default) keeps candidates no worse than the teacher's own block, 1.1 tolerates 10%% more block loss", *lossScale)
+	}
 	opts.Search.LossScale = *lossScale
+	opts.Search.MinReduction = *minReduction
 	if *retrain > 0 {
 		opts.Retrain.Steps = *retrain
 	}

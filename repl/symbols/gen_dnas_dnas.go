@@ -66,6 +66,7 @@ func init() {
 		"ScoreImages":              reflect.ValueOf(dnas.ScoreImages),
 		"SearchComparison":         reflect.ValueOf(dnas.SearchComparison),
 		"SelectBlockwise":          reflect.ValueOf(dnas.SelectBlockwise),
+		"SelectForReduction":       reflect.ValueOf(dnas.SelectForReduction),
 		"SnapshotPath":             reflect.ValueOf(dnas.SnapshotPath),
 		"SweepLossScale":           reflect.ValueOf(dnas.SweepLossScale),
 		"TeacherArchitecture":      reflect.ValueOf(dnas.TeacherArchitecture),
