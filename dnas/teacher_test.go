@@ -12,6 +12,7 @@ import (
 	"dnas/dnas/checkpoint"
 	"dnas/dnas/diffusion"
 	"dnas/dnas/progress"
+	"dnas/dnas/tensor"
 )
 
 func tinyTrainer(t *testing.T, seed uint64) *TeacherTrainer {
@@ -445,5 +446,36 @@ func TestTeacherWarmRestartIsOneRun(t *testing.T) {
 	}
 	if fresh.Preset.LearningRate(6) == p.LearningRate(6) {
 		t.Fatal("the restart did not change the rate after it")
+	}
+}
+
+// A teacher trained on 1, 2 or 3 cores is the same teacher, bit for bit:
+// every parallel sum (convolution and attention weight gradients, group
+// norm statistics) is split by the data, never by the worker count, and
+// elementwise SIMD loops (SiLU, Adam) cut their work at whole vectors.
+func TestTeacherTrainingSameBitsOnAnyCoreCount(t *testing.T) {
+	defer func(w int) { tensor.Workers = w }(tensor.Workers)
+	p, _ := LookupTeacherPreset("tiny")
+	p.BatchSize, p.UNet.Dropout = 20, 0.1
+	var want *TeacherTrainer
+	for _, w := range []int{1, 3, 2} {
+		tensor.Workers = w
+		tr, err := NewTeacherTrainer(p, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Reporter = progress.Discard
+		if err := tr.Train(context.Background(), 3); err != nil {
+			t.Fatal(err)
+		}
+		if want == nil {
+			want = tr
+			continue
+		}
+		for i := range tr.params {
+			if !sameBits(tr.params[i].Data, want.params[i].Data) || !sameBits(tr.EMA.Shadow[i], want.EMA.Shadow[i]) {
+				t.Fatalf("param %s after 3 steps on %d workers differs from 1 worker", tr.params[i].Name, w)
+			}
+		}
 	}
 }

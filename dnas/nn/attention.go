@@ -20,9 +20,11 @@ package nn
 //
 // Every product is one sample's, so whole samples are spread over the
 // workers (the BLAS runs single-threaded inside each) and nothing is
-// transposed. In backward, worker slot g accumulates the weight gradients of
-// its fixed share of the batch in its own buffers, summed in slot order at
-// the end: the result does not depend on timing.
+// transposed. In backward, slot g accumulates the weight gradients of its
+// fixed share of the batch in its own buffers, summed in slot order at the
+// end; the slots are fixed by the batch size (attnGradSlots), not by the
+// worker count, so the result is the same bits on any number of cores and
+// under any scheduling.
 //
 // MACs per sample: 3C·C·L (qkv) + C·C·L (proj) + 2·L²·C (Qᵀ·K and V·Aᵀ).
 
@@ -183,7 +185,7 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	a.dy = dy
 	a.dhn = tensor.Ensure(a.dhn, dy.Shape...)
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
-	nslot := max(1, min(tensor.Workers, b))
+	nslot := attnSlots(b)
 	for len(a.slots) < nslot {
 		a.slots = append(a.slots, attnSlot{})
 	}
@@ -207,11 +209,21 @@ func (a *Attention) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	return a.dx
 }
 
-// backwardRange runs worker slots [lo, hi); slot g takes samples
+// attnGradSlots caps the number of slots Backward splits a batch into; the
+// workers share the slots. It is a constant so that the gradient sums'
+// order does not depend on the machine. 8 keeps up to 8 cores busy; 16
+// cost ~5% at 7x7 on 2 cores (more slot buffers to clear and add) and 8 is
+// within noise of one slot per worker (go test -bench Attention ./dnas/nn).
+const attnGradSlots = 8
+
+// attnSlots is the number of backward slots for a batch of b samples.
+func attnSlots(b int) int { return max(1, min(attnGradSlots, b)) }
+
+// backwardRange runs slots [lo, hi); slot g takes samples
 // [g·B/n, (g+1)·B/n) of the n = len(slots) in use.
 func (a *Attention) backwardRange(lo, hi int) {
 	c, l := a.C, a.l
-	nslot := max(1, min(tensor.Workers, a.b))
+	nslot := attnSlots(a.b)
 	for g := lo; g < hi; g++ {
 		sl := &a.slots[g]
 		for s := g * a.b / nslot; s < (g+1)*a.b/nslot; s++ {

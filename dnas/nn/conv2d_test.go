@@ -293,7 +293,7 @@ func TestConv2dBackwardIsDeterministic(t *testing.T) {
 	defer func(w int) { tensor.Workers = w }(tensor.Workers)
 	rng := testRNG()
 	for _, tc := range []struct{ cin, cout, k, stride, hw int }{
-		{8, 8, 3, 1, 28}, {8, 16, 5, 1, 14}, {16, 16, 3, 1, 7}, {8, 8, 3, 2, 28}, {16, 8, 1, 1, 14},
+		{8, 8, 3, 1, 28}, {8, 16, 5, 1, 14}, {16, 16, 3, 1, 7}, {8, 8, 3, 2, 28}, {16, 8, 1, 1, 14}, {16, 8, 3, 1, 28}, {24, 8, 3, 1, 28}, {16, 16, 3, 1, 14},
 	} {
 		c, _ := NewConv2d("conv", tc.cin, tc.cout, tc.k, tc.stride, tc.k/2, rng)
 		x := randTensor(rng, 24, tc.cin, tc.hw, tc.hw)

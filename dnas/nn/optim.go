@@ -20,17 +20,22 @@ import (
 
 // paramSpans addresses the scalars of a parameter list as one flat range
 // [0, total), so elementwise optimiser work can be split over workers
-// regardless of how the scalars are spread over tensors.
+// regardless of how the scalars are spread over tensors. Every parameter
+// starts at a multiple of 8 (the flat range has gaps), so that ranges cut at
+// multiples of 8 (tensor.ParallelForAligned) cut every parameter at a
+// multiple of 8 from its start: its SIMD part and scalar tail are then the
+// same whatever the split.
 type paramSpans struct {
 	starts []int // starts[k] is the flat index of params[k]'s first scalar
+	lens   []int
 	total  int
 }
 
 func newParamSpans(ps []*Param) paramSpans {
-	s := paramSpans{starts: make([]int, len(ps))}
+	s := paramSpans{starts: make([]int, len(ps)), lens: make([]int, len(ps))}
 	for k, p := range ps {
-		s.starts[k] = s.total
-		s.total += len(p.Data)
+		s.starts[k], s.lens[k] = s.total, len(p.Data)
+		s.total += (len(p.Data) + 7) &^ 7
 	}
 	return s
 }
@@ -40,11 +45,7 @@ func newParamSpans(ps []*Param) paramSpans {
 func (s paramSpans) visit(lo, hi int, fn func(k, a, b int)) {
 	k := sort.Search(len(s.starts), func(i int) bool { return s.starts[i] > lo }) - 1
 	for ; k < len(s.starts) && s.starts[k] < hi; k++ {
-		end := s.total
-		if k+1 < len(s.starts) {
-			end = s.starts[k+1]
-		}
-		a, b := max(lo, s.starts[k]), min(hi, end)
+		a, b := max(lo, s.starts[k]), min(hi, s.starts[k]+s.lens[k])
 		if a < b {
 			fn(k, a-s.starts[k], b-s.starts[k])
 		}
@@ -95,7 +96,7 @@ func (a *Adam) Update() {
 	t := float64(a.Step)
 	a.stepSize = float32(float64(a.LR) / (1 - math.Pow(float64(a.Beta1), t)))
 	a.bc2Sqrt = float32(math.Sqrt(1 - math.Pow(float64(a.Beta2), t)))
-	tensor.ParallelFor(a.spans.total, 16, a.upd)
+	tensor.ParallelForAligned(a.spans.total, 16, 8, a.upd)
 }
 
 func (a *Adam) updateRange(lo, hi int) {

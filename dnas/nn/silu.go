@@ -35,7 +35,7 @@ func (a *SiLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	a.x = x
 	a.y = tensor.Ensure(a.y, x.Shape...)
-	tensor.ParallelFor(len(x.Data), 16, a.fwd)
+	tensor.ParallelForAligned(len(x.Data), 16, 8, a.fwd)
 	return a.y
 }
 
@@ -61,7 +61,7 @@ func (a *SiLU) Backward(dy *tensor.Tensor) *tensor.Tensor {
 	}
 	a.dy = dy
 	a.dx = tensor.Ensure(a.dx, dy.Shape...)
-	tensor.ParallelFor(len(dy.Data), 16, a.bwd)
+	tensor.ParallelForAligned(len(dy.Data), 16, 8, a.bwd)
 	a.dy = nil
 	return a.dx
 }

@@ -76,7 +76,18 @@ func ensureWorkers(w int) {
 // first range itself and, while it waits for the others, runs queued ranges
 // of any caller, so calls may nest (fn may call ParallelFor) without
 // deadlocking and may come from several goroutines at once.
-func ParallelFor(n, grain int, fn func(lo, hi int)) {
+func ParallelFor(n, grain int, fn func(lo, hi int)) { parallelFor(n, grain, 1, fn) }
+
+// ParallelForAligned is ParallelFor with every range boundary a multiple of
+// align (the last range ends at n). Elementwise loops whose SIMD kernel takes
+// whole vectors of align elements and leaves the rest to a scalar loop use
+// it: each element then takes the same path, and so gets the same rounding,
+// whatever the number of workers.
+func ParallelForAligned(n, grain, align int, fn func(lo, hi int)) {
+	parallelFor(n, grain, max(1, align), fn)
+}
+
+func parallelFor(n, grain, align int, fn func(lo, hi int)) {
 	if grain < 1 {
 		grain = 1
 	}
@@ -96,8 +107,13 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if poolSize < w-1 {
 		ensureWorkers(w)
 	}
-	g := groups.Get()
 	step := (n + w - 1) / w
+	step = (step + align - 1) / align * align
+	if step >= n {
+		fn(0, n)
+		return
+	}
+	g := groups.Get()
 	for lo := step; lo < n; lo += step {
 		g.wg.Add(1)
 		g.left.Add(1)

@@ -26,6 +26,34 @@ func TestParallelForCoversRangeOnce(t *testing.T) {
 	}
 }
 
+func TestParallelForAlignedCutsAtMultiples(t *testing.T) {
+	old := Workers
+	defer func() { Workers = old }()
+	for _, w := range []int{1, 2, 3, 5} {
+		Workers = w
+		for _, n := range []int{0, 5, 8, 100, 1001, 70001} {
+			hits := make([]int32, n)
+			var bad atomic.Int32
+			ParallelForAligned(n, 16, 8, func(lo, hi int) {
+				if lo%8 != 0 || (hi%8 != 0 && hi != n) {
+					bad.Add(1)
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&hits[i], 1)
+				}
+			})
+			if bad.Load() != 0 {
+				t.Fatalf("Workers=%d n=%d: a range boundary is not a multiple of 8", w, n)
+			}
+			for i, h := range hits {
+				if h != 1 {
+					t.Fatalf("Workers=%d n=%d: index %d visited %d times", w, n, i, h)
+				}
+			}
+		}
+	}
+}
+
 func TestParallelForNests(t *testing.T) {
 	old := Workers
 	defer func() { Workers = old }()
