@@ -225,7 +225,12 @@ func Sample(ctx context.Context, d Denoiser, s Sampler, opts SampleOptions) (*te
 			}
 			s.Step(i, x, eps, rngs)
 			step++
-			tr.Step(step, n, 0)
+			// The speed counts finished images, not denoising passes.
+			done := 0
+			if i == len(ts)-1 {
+				done = n
+			}
+			tr.Step(step, done, 0)
 		}
 	}
 	tr.Done(step, 0)
