@@ -157,6 +157,12 @@ type PipelineResults struct {
 	// budget.
 	MACReduction   float64 `json:"mac_reduction"`
 	MACTargetMet   bool    `json:"mac_target_met"` // >= 30%
+	// LossScale is the rule's tolerance the subnet was chosen at;
+	// DefaultRuleReduction is what METHOD.md's loss_scale 1.0 removes on the
+	// same candidate tables (the two differ with --loss-scale or
+	// --min-reduction).
+	LossScale            float64 `json:"loss_scale,omitempty"`
+	DefaultRuleReduction float64 `json:"mac_reduction_at_loss_scale_1,omitempty"`
 	FIDTargetMet   bool    `json:"fid_target_met"` // subnet FID <= teacher-arch FID
 	SubnetFID      float64 `json:"subnet_fid"`
 	TeacherArchFID float64 `json:"teacher_arch_fid"`
@@ -690,6 +696,12 @@ func (p *Pipeline) Results() *PipelineResults {
 	if r, ok := p.Searches["subnet"]; ok {
 		res.MACReduction = r.MACReduction()
 		res.MACTargetMet = res.MACReduction >= 0.3
+		res.LossScale, res.DefaultRuleReduction = r.LossScale, r.MACReduction()
+		if r.LossScale != 1 {
+			if d, err := SelectBlockwise(r, 1); err == nil {
+				res.DefaultRuleReduction = d.MACReduction()
+			}
+		}
 		for i := range r.Blocks {
 			b := &r.Blocks[i]
 			res.Blocks = append(res.Blocks, BlockChoice{Block: b.Block, Kernels: b.Chosen().Kernels, Widths: b.Chosen().Widths, Loss: b.Chosen().Loss,
@@ -905,6 +917,10 @@ func (p *Pipeline) summary(res *PipelineResults, charts []string) string {
 		rule = fmt.Sprintf(", with the rule at loss_scale %g, not METHOD.md's default 1.0", ls)
 	}
 	fmt.Fprintf(&b, "- Searched subnet: **%.1f%% fewer MACs** than the teacher (target >= 30%%: %s%s).\n", 100*res.MACReduction, yesNo(res.MACTargetMet), rule)
+	if rule != "" && res.LossScale != 0 {
+		fmt.Fprintf(&b, "- At METHOD.md's loss_scale 1.0 the same candidate tables give %.1f%% fewer MACs (target >= 30%%: %s).\n",
+			100*res.DefaultRuleReduction, yesNo(res.DefaultRuleReduction >= 0.3))
+	}
 	if math.IsNaN(res.SubnetFID) || math.IsNaN(res.TeacherArchFID) {
 		fid := func(v float64, m string) string {
 			switch {

@@ -403,6 +403,19 @@ func TestPipelineMinReductionPicksTheLossScale(t *testing.T) {
 	if b := p.Budgets(); !strings.Contains(b, "the smallest >= 1 removing >= 20% of the MACs ("+fmt.Sprint(r.LossScale)+")") {
 		t.Errorf("budgets line does not say how the loss_scale was picked: %s", b)
 	}
+	// The report gives the rule's reduction at METHOD.md's 1.0 beside it.
+	res, err := p.Report(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at1, _ := SelectBlockwise(r, 1)
+	if res.LossScale != r.LossScale || res.DefaultRuleReduction != at1.MACReduction() {
+		t.Errorf("results: loss_scale %v, reduction at 1.0 %v; want %v, %v", res.LossScale, res.DefaultRuleReduction, r.LossScale, at1.MACReduction())
+	}
+	sum, _ := os.ReadFile(filepath.Join(o.OutDir, "summary.md"))
+	if want := fmt.Sprintf("At METHOD.md's loss_scale 1.0 the same candidate tables give %.1f%% fewer MACs", 100*at1.MACReduction()); r.LossScale != 1 && !strings.Contains(string(sum), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, sum)
+	}
 	// The random search matches the picked subnet's MACs.
 	if rnd := p.Searches["random"]; rnd.MACs() > r.MACs()*11/10 {
 		t.Errorf("random search at %d MACs for a %d-MAC subnet", rnd.MACs(), r.MACs())

@@ -8,11 +8,11 @@
 #      out/teacher-base-v2 and use that teacher for the rest
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it: stage 1 and the search at loss_scale 1.0
-#      (out/run-base[-v2]), then retraining at loss_scale $LOSS_SCALE (default:
-#      1.15; for v2 --min-reduction 0.3: the smallest that removes >= 30% of
-#      the MACs, from the exact sweep) on the same supernet
-#      (out/run-base-<loss_scale>, out/run-base-v2-min30); the v2 runs
-#      retrain with --shared-init
+#      (out/run-base), then retraining at loss_scale $LOSS_SCALE (default
+#      1.15) on the same supernet (out/run-base-<loss_scale>); for v2 (without
+#      LOSS_SCALE) one run with --min-reduction 0.3 (the smallest loss_scale
+#      that removes >= 30% of the MACs) and --shared-init
+#      (out/run-base-v2-min30)
 # Usage: [TEACHER_V2=1] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
 # Output under out/ (not committed).
@@ -62,6 +62,17 @@ fi
 log "2/3 quality curve over $T/snapshots (points already measured are reused)"
 "$DNAS" fid --model "$T/snapshots/*.safetensors" --samples 500 --steps 20 --out "$T/curve"
 
+if [ "${TEACHER_V2:-0}" = 1 ] && [ -z "$LS" ]; then
+	# One run: the rule at the smallest loss_scale whose subnet removes >= 30%
+	# of the MACs (exact, from the candidate tables); its summary also gives
+	# what METHOD.md's loss_scale 1.0 removes on the same tables.
+	R=$RUN-min30
+	log "3/3 DiffNAS pipeline, --min-reduction 0.3 $RUNFLAGS (resumes $R)"
+	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$R" --min-reduction 0.3 $RUNFLAGS
+	log "done: $R/summary.md"
+	exit 0
+fi
+
 log "3/3 DiffNAS pipeline: stage 1 and the search at METHOD.md's loss_scale 1.0 ($RUN)"
 # At loss_scale 1.0 the rule removed only 2.3% of the MACs on the first base
 # teacher (results/base/search.md); 1.15 was the smallest grid tolerance that
@@ -74,19 +85,11 @@ if [ ! -f "$RUN/search/subnet.json" ]; then
 	kill -TERM $pid 2>/dev/null || true
 	wait $pid || true
 fi
-if [ -z "$LS" ] && [ "${TEACHER_V2:-0}" = 1 ]; then
-	# The smallest loss_scale whose block-wise subnet removes >= 30% of the
-	# MACs, picked by the run from the exact sweep of its candidate tables.
-	R=$RUN-min30
-	RUNFLAGS="$RUNFLAGS --min-reduction 0.3"
-else
-	LS=${LS:-1.15}
-	R=$RUN-$LS
-	RUNFLAGS="$RUNFLAGS --loss-scale $LS"
-fi
+LS=${LS:-1.15}
+R=$RUN-$LS
 if [ ! -d "$R/stage1" ]; then
 	mkdir -p "$R/stage1" && cp "$RUN"/stage1/* "$R/stage1/"
 fi
-log "retraining ($RUNFLAGS; resumes $R)"
-"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
+log "retraining at loss_scale $LS (resumes $R)"
+"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
 log "done: $R/summary.md"
