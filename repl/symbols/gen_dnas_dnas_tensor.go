@@ -10,13 +10,14 @@ import (
 func init() {
 	Symbols["dnas/dnas/tensor/tensor"] = map[string]reflect.Value{
 		// function, constant and variable definitions
-		"Ensure":      reflect.ValueOf(tensor.Ensure),
-		"FromData":    reflect.ValueOf(tensor.FromData),
-		"New":         reflect.ValueOf(tensor.New),
-		"Numel":       reflect.ValueOf(tensor.Numel),
-		"ParallelFor": reflect.ValueOf(tensor.ParallelFor),
-		"SameShape":   reflect.ValueOf(tensor.SameShape),
-		"Workers":     reflect.ValueOf(&tensor.Workers).Elem(),
+		"Ensure":             reflect.ValueOf(tensor.Ensure),
+		"FromData":           reflect.ValueOf(tensor.FromData),
+		"New":                reflect.ValueOf(tensor.New),
+		"Numel":              reflect.ValueOf(tensor.Numel),
+		"ParallelFor":        reflect.ValueOf(tensor.ParallelFor),
+		"ParallelForAligned": reflect.ValueOf(tensor.ParallelForAligned),
+		"SameShape":          reflect.ValueOf(tensor.SameShape),
+		"Workers":            reflect.ValueOf(&tensor.Workers).Elem(),
 
 		// type definitions
 		"Tensor": reflect.ValueOf((*tensor.Tensor)(nil)),
