@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"dnas/dnas/unet"
 	"dnas/plots"
 )
 
@@ -235,4 +236,31 @@ func (sw *LossScaleSweep) Chart(levels ...plots.Level) (*plots.Chart, error) {
 		in.Marks = append(in.Marks, p.Rounded())
 	}
 	return plots.LossScaleChart(in)
+}
+
+// MaxMACReduction is the most any subnet of a supernet over the teacher
+// network (with opts' kernel and width choices) can remove of its MACs:
+// every searchable conv at its smallest kernel and every ResBlock at its
+// narrowest width. It needs no training, so a MAC target beyond it
+// (SearchOptions.MinReduction) can be refused before stage 1 rather than
+// after it.
+func MaxMACReduction(teacher *unet.UNet, opts SupernetOptions) (float64, error) {
+	opts = opts.withDefaults()
+	cfg := teacher.Config
+	cfg.KernelChoices, cfg.WidthChoices, cfg.Widths = nil, nil, nil
+	cfg.Kernels = make([]int, cfg.NumSearchableConvs())
+	for i := range cfg.Kernels {
+		cfg.Kernels[i] = slices.Min(opts.KernelChoices)
+	}
+	if len(opts.WidthChoices) > 0 {
+		cfg.Widths = make([]float64, cfg.NumResBlocksTotal())
+		for i := range cfg.Widths {
+			cfg.Widths[i] = slices.Min(opts.WidthChoices)
+		}
+	}
+	small, err := unet.New(cfg, 0)
+	if err != nil {
+		return 0, fmt.Errorf("dnas.MaxMACReduction: %w", err)
+	}
+	return 1 - float64(small.MACs())/float64(teacher.MACs()), nil
 }

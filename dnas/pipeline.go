@@ -252,6 +252,16 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 	if opts.Preset == "" {
 		opts.Preset = teacher.Preset.Name
 	}
+	if want := opts.Search.MinReduction; want > 0 {
+		most, err := MaxMACReduction(teacher.Net, opts.Supernet)
+		if err != nil {
+			return nil, err
+		}
+		if want > most {
+			return nil, fmt.Errorf("dnas.NewPipeline: min_reduction %.4g: this search space removes at most %.1f%% of the teacher's MACs (every conv at its smallest kernel%s); ask for less, or widen the search space (e.g. --widths 0.5,0.75,1)",
+				want, 100*most, map[bool]string{true: " and narrowest width", false: ""}[len(opts.Supernet.WidthChoices) > 0])
+		}
+	}
 	data, err := mnist.LoadTrain()
 	if err != nil {
 		return nil, err

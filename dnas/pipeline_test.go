@@ -2,8 +2,10 @@ package dnas
 
 import (
 	"context"
+	"dnas/dnas/unet"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -369,6 +371,32 @@ func TestPipelineMinReductionPicksTheLossScale(t *testing.T) {
 		if _, err := NewPipeline(b); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("loss_scale %v, min_reduction %v: got %v, want an error saying %q before any stage runs", bad.ls, bad.red, err, bad.want)
 		}
+	}
+	// More than the smallest kernels everywhere can remove is refused
+	// before any stage runs, saying the most there is.
+	tt, err := LoadTeacher(o.TeacherPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	most, err := MaxMACReduction(tt.Net, o.Supernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all1 := tt.Net.Config
+	all1.Kernels = make([]int, all1.NumSearchableConvs())
+	for i := range all1.Kernels {
+		all1.Kernels[i] = 1
+	}
+	if net, _ := unet.New(all1, 0); math.Abs(most-(1-float64(net.MACs())/float64(tt.Net.MACs()))) > 1e-12 || most <= 0.2 || most >= 1 {
+		t.Fatalf("MaxMACReduction %v", most)
+	}
+	tooMuch := o
+	tooMuch.Search.MinReduction = most + 0.01
+	if _, err := NewPipeline(tooMuch); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("removes at most %.1f%%", 100*most)) {
+		t.Errorf("min_reduction beyond the search space: got %v", err)
+	}
+	if _, err := os.Stat(tooMuch.OutDir); err == nil {
+		t.Error("the refused run wrote its directory")
 	}
 	o.Search.MinReduction = 0.2
 	p, err := NewPipeline(o)

@@ -6,8 +6,10 @@ import (
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // A cell is split into top-level items (an import, a declaration, a
@@ -200,7 +202,7 @@ func splitCell(src string) ([]unit, error) {
 			units = appendUnit(units, u)
 		default:
 			u := unit{kind: unitStmt, src: it.src, line: it.line}
-			if !it.needsParse && !it.tok.IsKeyword() {
+			if !it.needsParse && !it.tok.IsKeyword() && it.tok != token.LBRACE && !labelRE.MatchString(it.src) {
 				// A simple statement: nothing to rewrite, and the
 				// scanner knows whether it is an expression.
 				u.isExpr = !it.notExpr && !it.printCall
@@ -225,11 +227,66 @@ func splitCell(src string) ([]unit, error) {
 				if r, ok := rewrite(f, it.src, len(stmtPrefix)); ok {
 					u.original, u.src, u.rewrote = u.src, r, true
 				}
+				if len(body) == 1 && needsFuncScope(body[0]) {
+					units = appendFuncScoped(units, u, it)
+					continue
+				}
 			}
 			units = appendUnit(units, u)
 		}
 	}
 	return units, nil
+}
+
+// labelRE matches an item that starts with a label (outer: for ...).
+var labelRE = regexp.MustCompile(`^[\pL_][\pL\pN_]*\s*:[^=]`)
+
+// cellFuncs numbers the functions appendFuncScoped declares, for names
+// unique in the process (and so in every session).
+var cellFuncs atomic.Int64
+
+// needsFuncScope reports whether a top-level statement must run inside a
+// function: yaegi v0.16.1 loses the variables of a multi-value definition
+// (t, err := f(); v, ok := m[k]; var a, b = f()) made in a block nested in
+// a top-level statement (a for, switch, select or bare block, or such a
+// statement inside a top-level if): the next line reports "undefined: t".
+// Inside a function the same code works.
+func needsFuncScope(st ast.Stmt) bool {
+	switch st.(type) {
+	case *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt,
+		*ast.BlockStmt, *ast.IfStmt, *ast.LabeledStmt:
+	default:
+		return false
+	}
+	found := false
+	ast.Inspect(st, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.AssignStmt:
+			if x.Tok == token.DEFINE && len(x.Lhs) > 1 && len(x.Rhs) == 1 {
+				found = true
+			}
+		case *ast.ValueSpec:
+			if len(x.Names) > 1 && len(x.Values) == 1 {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// appendFuncScoped appends statement unit u as a function declaration
+// holding it, then a call of that function (see needsFuncScope). The
+// declaration starts on the statement's first line, so the interpreter's
+// line numbers stay the cell's (columns on that line shift by the prefix);
+// it closes on a line of its own, in case the statement's last line ends
+// with a comment.
+func appendFuncScoped(units []unit, u unit, it item) []unit {
+	name := fmt.Sprintf("__dnasCell%d", cellFuncs.Add(1))
+	decl := unit{kind: unitDecl, src: "func " + name + "() { " + u.src + "\n}", line: u.line}
+	units = appendUnit(units, decl)
+	call := unit{kind: unitStmt, src: name + "()", line: it.line + strings.Count(it.src, "\n") + 1}
+	return appendUnit(units, call)
 }
 
 // appendUnit merges u into the previous unit when both are declarations or

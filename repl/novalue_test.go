@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +41,32 @@ func TestStatementHeaderIsNotAValue(t *testing.T) {
 	res, err := f.s.Eval(context.Background(), "z := 0\nif w := 3; w > 1 { z = w }\nz")
 	if err != nil || res.Text != "3" {
 		t.Errorf("cell ending with z after an if with init: %+v, %v; want 3", res, err)
+	}
+}
+
+// TestMultiValueDefinitionInTopLevelBlock: t, err := f() inside a for,
+// switch, select or block of a cell (the everyday "for each preset, load
+// it, check err" loop) works: yaegi alone loses t on the next line
+// ("undefined: t"), so the session runs such statements inside a function.
+func TestMultiValueDefinitionInTopLevelBlock(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, "func two(i int) (int, error) { return i * 10, nil }\nm := map[string]int{\"a\": 1}\nvar a any = 4\ntotal := 0")
+	for _, c := range []struct{ code, want string }{
+		{"for _, i := range []int{1, 2} {\n\tv, err := two(i)\n\tif err != nil { panic(err) }\n\ttotal += v\n}\ntotal", "30"},
+		{"for i := 0; i < 2; i++ {\n\tv, ok := m[\"a\"] // comma-ok\n\tif ok { total += v }\n}\ntotal", "32"},
+		{"switch {\ncase true:\n\tv, ok := a.(int)\n\tif ok { total += v }\n}\ntotal", "36"},
+		{"{\n\tvar p, q = two(1)\n\t_ = q\n\ttotal += p\n}\ntotal", "46"},
+		{"if total > 0 {\n\tfor range 2 {\n\t\tv, _ := two(2)\n\t\ttotal += v\n\t}\n}\ntotal", "86"},
+		{"outer:\nfor i := 0; i < 3; i++ {\n\tv, err := two(i)\n\tif err != nil || v > 10 { break outer }\n\ttotal += v\n}\ntotal", "96"},
+	} {
+		res, err := f.s.Eval(context.Background(), c.code)
+		if err != nil || res.Text != c.want {
+			t.Errorf("Eval(%q) = %q, %v; want %s", c.code, res.Text, err, c.want)
+		}
+	}
+	// Errors inside still name the cell's line.
+	res, err := f.s.Eval(context.Background(), "for i := 0; i < 1; i++ {\n\tv, err := two(i)\n\tfmt.Println(v, err, nosuchName)\n}")
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "nosuchName") {
+		t.Errorf("error inside a wrapped loop: %+v, %v; want line 3 and the name", res, err)
 	}
 }

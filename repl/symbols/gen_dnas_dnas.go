@@ -45,6 +45,7 @@ func init() {
 		"LoadTeacherPreset":        reflect.ValueOf(dnas.LoadTeacherPreset),
 		"LookupTeacherPreset":      reflect.ValueOf(dnas.LookupTeacherPreset),
 		"MNISTTestStats":           reflect.ValueOf(dnas.MNISTTestStats),
+		"MaxMACReduction":          reflect.ValueOf(dnas.MaxMACReduction),
 		"MeasureSnapshots":         reflect.ValueOf(dnas.MeasureSnapshots),
 		"NetDenoiser":              reflect.ValueOf(dnas.NetDenoiser),
 		"NewAblationRun":           reflect.ValueOf(dnas.NewAblationRun),
