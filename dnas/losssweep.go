@@ -164,9 +164,7 @@ func SelectForReduction(r *SearchResult, from, reduction float64) (*SearchResult
 		}
 		p, ok := sw.MinLossScaleFor(reduction)
 		if !ok {
-			last := sw.Points[len(sw.Points)-1]
-			return nil, fmt.Errorf("no loss_scale removes %.1f%% of the MACs: the block-wise rule removes at most %.1f%% (from loss_scale %.4f, every block at its cheapest candidate); ask for less, or widen the search space (e.g. --widths)",
-				100*reduction, 100*last.MACReduction, last.Rounded())
+			return nil, unreachableReduction(reduction, sw.Points[len(sw.Points)-1].MACReduction)
 		}
 		if p.LossScale > from {
 			scale = p.Rounded()
@@ -177,12 +175,18 @@ func SelectForReduction(r *SearchResult, from, reduction float64) (*SearchResult
 		return nil, err
 	}
 	if got := sel.MACReduction(); got < reduction {
-		return nil, fmt.Errorf("no loss_scale removes %.1f%% of the MACs: the block-wise rule removes at most %.1f%% (every block at its cheapest candidate); ask for less, or widen the search space (e.g. --widths)",
-			100*reduction, 100*got)
+		return nil, unreachableReduction(reduction, got)
 	}
 	sel.MinReduction = reduction
 	sel.Notes += fmt.Sprintf("; loss_scale %g is the smallest >= %g removing >= %.4g%% of the teacher's MACs", scale, from, 100*reduction)
 	return sel, nil
+}
+
+// unreachableReduction is the error for a MAC reduction beyond the most the
+// rule can give on a candidate table.
+func unreachableReduction(want, most float64) error {
+	return fmt.Errorf("no loss_scale removes %.1f%% of the MACs: the block-wise rule removes at most %.1f%% (every block at its cheapest candidate); ask for less, or widen the search space (e.g. --widths)",
+		100*want, 100*most)
 }
 
 // checkReduction validates a requested MAC reduction: 0 (none asked) or a
