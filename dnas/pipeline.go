@@ -258,8 +258,12 @@ func NewPipeline(opts PipelineOptions) (*Pipeline, error) {
 			return nil, err
 		}
 		if want > most {
-			return nil, fmt.Errorf("dnas.NewPipeline: min_reduction %.4g: this search space removes at most %.1f%% of the teacher's MACs (every conv at its smallest kernel%s); ask for less, or widen the search space (e.g. --widths 0.5,0.75,1)",
-				want, 100*most, map[bool]string{true: " and narrowest width", false: ""}[len(opts.Supernet.WidthChoices) > 0])
+			at := "every conv at its smallest kernel"
+			if len(opts.Supernet.WidthChoices) > 0 {
+				at += " and narrowest width"
+			}
+			return nil, fmt.Errorf("dnas.NewPipeline: min_reduction %.4g: this search space removes at most %.1f%% of the teacher's MACs (%s); ask for less, or widen the search space (e.g. --widths 0.5,0.75,1)",
+				want, 100*most, at)
 		}
 	}
 	data, err := mnist.LoadTrain()
