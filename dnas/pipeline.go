@@ -155,19 +155,19 @@ type PipelineResults struct {
 	// The headline: MAC reduction of the searched subnet, and whether its
 	// FID is no worse than the teacher architecture retrained with the same
 	// budget.
-	MACReduction   float64 `json:"mac_reduction"`
-	MACTargetMet   bool    `json:"mac_target_met"` // >= 30%
+	MACReduction float64 `json:"mac_reduction"`
+	MACTargetMet bool    `json:"mac_target_met"` // >= 30%
 	// LossScale is the rule's tolerance the subnet was chosen at;
 	// DefaultRuleReduction is what METHOD.md's loss_scale 1.0 removes on the
 	// same candidate tables (the two differ with --loss-scale or
 	// --min-reduction).
 	LossScale            float64 `json:"loss_scale,omitempty"`
 	DefaultRuleReduction float64 `json:"mac_reduction_at_loss_scale_1,omitempty"`
-	FIDTargetMet   bool    `json:"fid_target_met"` // subnet FID <= teacher-arch FID
-	SubnetFID      float64 `json:"subnet_fid"`
-	TeacherArchFID float64 `json:"teacher_arch_fid"`
-	TotalSeconds   float64 `json:"total_seconds"`
-	Finished       string  `json:"finished"` // when the report was written (empty while stages are pending)
+	FIDTargetMet         bool    `json:"fid_target_met"` // subnet FID <= teacher-arch FID
+	SubnetFID            float64 `json:"subnet_fid"`
+	TeacherArchFID       float64 `json:"teacher_arch_fid"`
+	TotalSeconds         float64 `json:"total_seconds"`
+	Finished             string  `json:"finished"` // when the report was written (empty while stages are pending)
 	// Pending lists the stages not done yet, for a report of an unfinished
 	// run (Pipeline.Report); empty once Run has finished.
 	Pending []string `json:"pending,omitempty"`
