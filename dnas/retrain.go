@@ -216,6 +216,8 @@ type Retrainer struct {
 	idx   []int
 	d     *tensor.Tensor
 	dTemb *tensor.Tensor
+	// capture: the teacher's block features of the last step, reused.
+	capture []unet.BlockIO
 }
 
 // NewRetrainer prepares stage 3 for the architecture r (from a search on
@@ -305,10 +307,11 @@ func (r *Retrainer) TrainStep() (st RetrainStep, err error) {
 	var distill float64
 	if beta < 1 || logNow {
 		r.Teacher.Net.SetTraining(false)
-		io, err := r.Teacher.Net.ForwardCapture(nb.Xt, nb.TF)
+		io, err := r.Teacher.Net.ForwardCaptureInto(r.capture, nb.Xt, nb.TF)
 		if err != nil {
 			return st, err
 		}
+		r.capture = io
 		temb := r.Net.Time.Forward(nb.TF)
 		r.dTemb = tensor.Ensure(r.dTemb, temb.Shape...)
 		r.dTemb.Zero()

@@ -105,6 +105,9 @@ type Supernet struct {
 	dOut  *tensor.Tensor
 	idx   []int
 	inUse []*nn.Param
+	// capture holds the teacher's block features of the last training
+	// step, reused by the next (unet.ForwardCaptureInto).
+	capture []unet.BlockIO
 }
 
 // NewSupernet builds the supernet of teacher over the MNIST training images

@@ -496,14 +496,36 @@ func (u *UNet) BackwardBlock(i int, dOut *tensor.Tensor) (grad BlockGrad, err er
 // Out.Out). The last entry's Out.Out is the noise prediction. Decoder inputs
 // share their skip copies with the encoder outputs they come from.
 func (u *UNet) ForwardCapture(x *tensor.Tensor, t []float32) (ios []BlockIO, err error) {
+	return u.ForwardCaptureInto(nil, x, t)
+}
+
+// ForwardCaptureInto is ForwardCapture writing the copies into the tensors
+// of prev, the result of an earlier call (nil allocates them): a training
+// loop that captures the teacher every step then copies into the same
+// buffers instead of allocating a fresh set (a hundred megabytes a step on
+// the base teacher). prev's tensors are overwritten, so pass it only when
+// nothing reads the earlier capture any more. The copies run on all cores.
+func (u *UNet) ForwardCaptureInto(prev []BlockIO, x *tensor.Tensor, t []float32) (ios []BlockIO, err error) {
 	defer nn.Catch(&err)
 	u.checkInput(x, t)
 	u.temb = u.Time.Forward(t)
-	temb := u.temb.Clone()
+	old := func(i int) BlockIO {
+		if i < len(prev) {
+			return prev[i]
+		}
+		return BlockIO{}
+	}
+	var oldTemb *tensor.Tensor
+	if len(prev) > 0 {
+		oldTemb = prev[0].In.Temb
+	}
+	temb := copyInto(oldTemb, u.temb)
 	in := BlockInput{X: x, Temb: u.temb}
-	prevOut := x.Clone()
+	prevOut := copyInto(old(0).In.X, x)
 	encSkips := make([][]*tensor.Tensor, len(u.Config.Mult))
-	for _, b := range u.blocks {
+	ios = make([]BlockIO, 0, len(u.blocks))
+	for i, b := range u.blocks {
+		was := old(i)
 		io := BlockIO{Block: b.Name, In: BlockInput{X: prevOut}}
 		in.Skips = nil
 		if b.Kind != Head {
@@ -514,10 +536,14 @@ func (u *UNet) ForwardCapture(x *tensor.Tensor, t []float32) (ios []BlockIO, err
 			io.In.Skips = encSkips[b.Level]
 		}
 		out := b.forward(in)
-		io.Out.Out = out.Out.Clone()
+		io.Out.Out = copyInto(was.Out.Out, out.Out)
 		if b.Kind == Encoder {
-			for _, s := range out.Skips {
-				io.Out.Skips = append(io.Out.Skips, s.Clone())
+			for j, s := range out.Skips {
+				var o *tensor.Tensor
+				if j < len(was.Out.Skips) {
+					o = was.Out.Skips[j]
+				}
+				io.Out.Skips = append(io.Out.Skips, copyInto(o, s))
 			}
 			encSkips[b.Level] = io.Out.Skips
 		}
@@ -525,6 +551,14 @@ func (u *UNet) ForwardCapture(x *tensor.Tensor, t []float32) (ios []BlockIO, err
 		in.X, prevOut = out.Out, io.Out.Out
 	}
 	return ios, nil
+}
+
+// copyInto copies src into dst (resized to src's shape; nil allocates) on
+// all cores and returns it.
+func copyInto(dst, src *tensor.Tensor) *tensor.Tensor {
+	dst = tensor.Ensure(dst, src.Shape...)
+	tensor.ParallelForAligned(len(src.Data), 1, 4096, func(lo, hi int) { copy(dst.Data[lo:hi], src.Data[lo:hi]) })
+	return dst
 }
 
 // InitByName draws every conv, linear and attention weight and bias again,

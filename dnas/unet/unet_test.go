@@ -547,3 +547,49 @@ func TestInitByNameSharesLayersAcrossArchitectures(t *testing.T) {
 		t.Fatal("InitByName ignores its seed")
 	}
 }
+
+// ForwardCaptureInto fills the earlier capture's tensors with what a fresh
+// ForwardCapture returns, allocating none of them again.
+func TestForwardCaptureIntoReusesTensors(t *testing.T) {
+	u, err := New(tinyConfig(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(4, 5))
+	x1, x2 := randTensor(rng, 3, 1, 8, 8), randTensor(rng, 3, 1, 8, 8)
+	ts1, ts2 := []float32{0, 500, 999}, []float32{10, 20, 30}
+	first, err := u.ForwardCaptureInto(nil, x1, ts1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type ptrs struct{ in, out, temb *float32 }
+	var was []ptrs
+	for _, io := range first {
+		p := ptrs{in: &io.In.X.Data[0], out: &io.Out.Out.Data[0]}
+		if io.In.Temb != nil {
+			p.temb = &io.In.Temb.Data[0]
+		}
+		was = append(was, p)
+	}
+	again, err := u.ForwardCaptureInto(first, x2, ts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := u.ForwardCapture(x2, ts2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, io := range again {
+		if &io.In.X.Data[0] != was[i].in || &io.Out.Out.Data[0] != was[i].out || (was[i].temb != nil && &io.In.Temb.Data[0] != was[i].temb) {
+			t.Errorf("block %s: a capture tensor was allocated again", io.Block)
+		}
+		assertClose(t, io.Block+" out", io.Out.Out, fresh[i].Out.Out, 0)
+		assertClose(t, io.Block+" in", io.In.X, fresh[i].In.X, 0)
+		for j := range fresh[i].In.Skips {
+			assertClose(t, io.Block+" skip", io.In.Skips[j], fresh[i].In.Skips[j], 0)
+		}
+		if i > 0 && again[i-1].Out.Out != io.In.X {
+			t.Errorf("block %s: its captured input is not the previous block's captured output", io.Block)
+		}
+	}
+}
