@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"go/scanner"
+	"go/token"
 	"log"
 	"reflect"
 	"regexp"
@@ -259,10 +262,13 @@ func (s *Session) compile(src string, line int) (prog *interp.Program, err error
 	defer func() {
 		if r := recover(); r != nil {
 			prog = nil
+			hint := "it lacks some Go 1.22+ features, such as range over functions or generic type aliases; " +
+				"for a range over an integer variable write `for i := 0; i < n; i++`"
+			if h := indexDefineHint(src); h != "" {
+				hint = h
+			}
 			err = &EvalError{Kind: "compile", Msg: lineMessage(fmt.Sprintf(
-				"%v\n(the interpreter, yaegi v0.16.1, failed on this code; it lacks some Go 1.22+ features, "+
-					"such as range over functions or generic type aliases; for a range over an integer "+
-					"variable write `for i := 0; i < n; i++`)", r))}
+				"%v\n(the interpreter, yaegi v0.16.1, failed on this code; %s)", r, hint))}
 		}
 	}()
 	// yaegi logs its internal errors through the standard logger before
@@ -280,9 +286,42 @@ func (s *Session) compile(src string, line int) (prog *interp.Program, err error
 	// Leading newlines make the interpreter's line numbers the cell's.
 	prog, err = s.in.Compile(strings.Repeat("\n", line) + src)
 	if err != nil {
-		return nil, &EvalError{Kind: "compile", Msg: lineMessage(err.Error())}
+		msg := lineMessage(err.Error())
+		if h := indexDefineHint(src); h != "" && strings.Contains(msg, "definition loop") {
+			msg += "\n(" + h + ")"
+		}
+		return nil, &EvalError{Kind: "compile", Msg: msg}
 	}
 	return prog, nil
+}
+
+// indexDefineHint explains yaegi v0.16.1's failure on a top-level variable
+// defined from an index expression (b := r.Blocks[i], c := s[0]): it
+// reports "constant definition loop" or crashes while compiling. It returns
+// "" when src has no such definition.
+func indexDefineHint(src string) string {
+	f, err := parser.ParseFile(token.NewFileSet(), "", stmtPrefix+src+"\n}", 0)
+	if err != nil {
+		return ""
+	}
+	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
+		a, ok := st.(*ast.AssignStmt)
+		if !ok || a.Tok != token.DEFINE || len(a.Lhs) != 1 || len(a.Rhs) != 1 {
+			continue
+		}
+		indexed := false
+		ast.Inspect(a.Rhs[0], func(n ast.Node) bool {
+			if _, ok := n.(*ast.IndexExpr); ok {
+				indexed = true
+			}
+			return !indexed
+		})
+		if id, ok := a.Lhs[0].(*ast.Ident); ok && indexed {
+			return fmt.Sprintf("it cannot infer the type of a top-level variable defined from an index expression, "+
+				"like %s here: declare it, then assign it (var %s T, then %s = ...), or use the expression where it is needed", id.Name, id.Name, id.Name)
+		}
+	}
+	return ""
 }
 
 // errorPos matches the position at the start of an interpreter error.

@@ -70,3 +70,28 @@ func TestMultiValueDefinitionInTopLevelBlock(t *testing.T) {
 		t.Errorf("error inside a wrapped loop: %+v, %v; want line 3 and the name", res, err)
 	}
 }
+
+// TestIndexDefinitionHint: yaegi v0.16.1 fails on a top-level variable
+// defined from an index expression ("constant definition loop", or a crash
+// while compiling); the error says what to do instead.
+func TestIndexDefinitionHint(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, "s := \"abc\"\nr := &dnas.SearchResult{Blocks: []dnas.BlockSearch{{Block: \"enc0\"}}}")
+	for _, c := range []struct{ code, name string }{
+		{"p := s[0]", "p"},
+		{"x := 1\nb := r.Blocks[0].Block", "b"},
+	} {
+		_, err := f.s.Eval(context.Background(), c.code)
+		if err == nil {
+			t.Logf("%q compiles now: the yaegi limitation is gone", c.code)
+			continue
+		}
+		if want := "like " + c.name + " here: declare it, then assign it (var " + c.name + " T, then " + c.name + " = ...)"; !strings.Contains(err.Error(), want) {
+			t.Errorf("Eval(%q): %v; want the hint %q", c.code, err, want)
+		}
+	}
+	// What the hint says works.
+	if got := f.eval(t, "var b string\nb = r.Blocks[0].Block\nb"); got != "enc0" {
+		t.Errorf("typed definition: %q", got)
+	}
+}
