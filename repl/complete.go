@@ -234,7 +234,7 @@ func (s *Session) typeOf(parts []string) (reflect.Type, bool) {
 		}
 		return fieldChain(t, parts[2:])
 	}
-	v, ok := s.in.Globals()[parts[0]]
+	v, ok := s.globals()[parts[0]]
 	if !ok || !v.IsValid() {
 		return nil, false
 	}
@@ -357,7 +357,7 @@ func (s *Session) describe(expr string) (string, bool) {
 	}
 	// A session variable, or a member of its type.
 	if len(parts) == 1 {
-		if v, ok := s.in.Globals()[parts[0]]; ok && v.IsValid() {
+		if v, ok := s.globals()[parts[0]]; ok && v.IsValid() {
 			text := fmt.Sprintf("var %s %s\n\n%s", parts[0], v.Type(), formatValue(safeInterface(v)))
 			if d, ok := typeDoc(v.Type()); ok {
 				text += "\n\n" + d

@@ -220,6 +220,14 @@ func (s *Session) evalUnit(u unit) (reflect.Value, error) {
 			}
 		}
 	}
+	if err != nil && u.kind == unitStmt && indexDefineHint(u.src) != "" {
+		// A variable defined from an index expression yaegi cannot type.
+		if r, ok := s.typeIndexDefines(u.src); ok {
+			if p, err2 := s.compile(r, u.line); err2 == nil {
+				prog, err = p, nil
+			}
+		}
+	}
 	if err != nil {
 		return reflect.Value{}, err
 	}
@@ -260,6 +268,11 @@ func (s *Session) evalImports(u unit) error {
 // compile compiles src, turning interpreter crashes into compile errors.
 func (s *Session) compile(src string, line int) (prog *interp.Program, err error) {
 	defer func() {
+		if err != nil {
+			s.resync()
+		}
+	}()
+	defer func() {
 		if r := recover(); r != nil {
 			prog = nil
 			hint := "it lacks some Go 1.22+ features, such as range over functions or generic type aliases; " +
@@ -293,6 +306,27 @@ func (s *Session) compile(src string, line int) (prog *interp.Program, err error
 		return nil, &EvalError{Kind: "compile", Msg: msg}
 	}
 	return prog, nil
+}
+
+// resync runs an empty program, which makes the interpreter's memory frame
+// hold every global again: a failed compile can declare a global without
+// making room for it, and Globals (completion, inspection) then panics.
+func (s *Session) resync() {
+	defer func() { recover() }()
+	if p, err := s.in.Compile("0"); err == nil {
+		s.in.Execute(p)
+	}
+}
+
+// globals returns the session's variables, or none if the interpreter
+// cannot list them.
+func (s *Session) globals() (g map[string]reflect.Value) {
+	defer func() {
+		if recover() != nil {
+			g = map[string]reflect.Value{}
+		}
+	}()
+	return s.in.Globals()
 }
 
 // indexDefineHint explains yaegi v0.16.1's failure on a top-level variable

@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -71,15 +72,45 @@ func TestMultiValueDefinitionInTopLevelBlock(t *testing.T) {
 	}
 }
 
-// TestIndexDefinitionHint: yaegi v0.16.1 fails on a top-level variable
-// defined from an index expression ("constant definition loop", or a crash
-// while compiling); the error says what to do instead.
+// TestIndexDefinition: yaegi v0.16.1 cannot type a top-level variable
+// defined from an index into a string or into a compiled package's value
+// ("constant definition loop", or a crash while compiling); the session
+// finds the type and compiles `b := *new(T); b = ...` instead.
+func TestIndexDefinition(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, "s := \"abc\"\nr := &dnas.SearchResult{Blocks: []dnas.BlockSearch{{Block: \"enc0\", Baseline: 2}, {Block: \"enc1\"}}}")
+	for _, c := range []struct{ code, want string }{
+		{"p := s[1]\nfmt.Sprintf(\"%T %v\", p, p)", "uint8 98"},
+		{"x := 1\nb := r.Blocks[x].Block\nb", "enc1"},
+		{"c := r.Blocks[0]\nfmt.Sprintf(\"%T %v\", c, c.Baseline)", "dnas.BlockSearch 2"},
+		{"cp := &r.Blocks[0]\ncp.Baseline = 3\nr.Blocks[0].Baseline", "3"},
+		{"c2 := r.Clone().Blocks[1]\nc2.Block", "enc1"},
+		// Names defined earlier in the same cell, from literals and calls.
+		{"bs := r.Blocks\nfirst := bs[0].Block + s[0:1]\nfirst", "enc0a"},
+		{"q := &dnas.SearchResult{Blocks: make([]dnas.BlockSearch, 2)}\nn := len(q.Blocks[1:])\nn", "1"},
+		{"m := map[string][]int{\"a\": {4, 5}}\nv := m[\"a\"][1] * 2\nv", "10"},
+		{"parts := strings.Split(\"a,b\", \",\")\nlastPart := parts[len(parts)-1]\nlastPart", "b"},
+		{"import \"strconv\"\nu, err := strconv.Atoi(\"7\")\nds := []int{u}\nd := ds[0] + 1\nfmt.Sprint(d, err)", "8 <nil>"},
+		// Later cells see the variables with their types.
+		{"fmt.Sprintf(\"%T %T %T\", b, c, v)", "string dnas.BlockSearch int"},
+	} {
+		res, err := f.s.Eval(context.Background(), c.code)
+		if err != nil || res.Text != c.want {
+			t.Errorf("Eval(%q) = %q, %v; want %s", c.code, res.Text, err, c.want)
+		}
+	}
+}
+
+// TestIndexDefinitionHint: where the session cannot find the type (here
+// the result of a function declared in a cell), the error still says what
+// to do, and the session stays whole: completion used to panic after such a
+// failure (yaegi declared the variable without room for it).
 func TestIndexDefinitionHint(t *testing.T) {
 	f := newFixture(t)
-	f.eval(t, "s := \"abc\"\nr := &dnas.SearchResult{Blocks: []dnas.BlockSearch{{Block: \"enc0\"}}}")
+	f.eval(t, "func word() string { return \"abc\" }\nr := &dnas.SearchResult{Blocks: []dnas.BlockSearch{{Block: \"enc0\"}}}")
 	for _, c := range []struct{ code, name string }{
-		{"p := s[0]", "p"},
-		{"x := 1\nb := r.Blocks[0].Block", "b"},
+		{"p := word()[0]", "p"},
+		{"x := 1\nq := word()[x]", "q"},
 	} {
 		_, err := f.s.Eval(context.Background(), c.code)
 		if err == nil {
@@ -89,9 +120,12 @@ func TestIndexDefinitionHint(t *testing.T) {
 		if want := "like " + c.name + " here: declare it, then assign it (var " + c.name + " T, then " + c.name + " = ...)"; !strings.Contains(err.Error(), want) {
 			t.Errorf("Eval(%q): %v; want the hint %q", c.code, err, want)
 		}
+		if m, _, _ := f.s.Complete("r.Bl", 4); !slices.Contains(m, "Blocks") {
+			t.Errorf("completion after %q: %v", c.code, m)
+		}
 	}
 	// What the hint says works.
-	if got := f.eval(t, "var b string\nb = r.Blocks[0].Block\nb"); got != "enc0" {
+	if got := f.eval(t, "var b byte\nb = word()[1]\nb"); got != "98" {
 		t.Errorf("typed definition: %q", got)
 	}
 }
