@@ -45,15 +45,10 @@ import (
 // teacher pass with Opts.Parallel).
 
 // teacherIO runs the frozen teacher on the batch and captures every block's
-// inputs and outputs, in fresh tensors.
+// inputs and outputs. The capture reuses the tensors of the last call (a
+// training step's, or the search's), which nothing reads once that step or
+// search is done: on base a fresh capture would allocate ~100 MB a step.
 func (s *Supernet) teacherIO(x *tensor.Tensor, t []float32) ([]unet.BlockIO, error) {
-	s.Teacher.Net.SetTraining(false)
-	return s.Teacher.Net.ForwardCapture(x, t)
-}
-
-// stepIO is teacherIO for a training step: the capture reuses the last
-// step's tensors, which nothing reads once that step is done.
-func (s *Supernet) stepIO(x *tensor.Tensor, t []float32) ([]unet.BlockIO, error) {
 	s.Teacher.Net.SetTraining(false)
 	io, err := s.Teacher.Net.ForwardCaptureInto(s.capture, x, t)
 	if err == nil {
@@ -151,7 +146,7 @@ func (s *Supernet) TrainStep(block string) (loss float64, err error) {
 	}
 	rng := s.stepRNG(i, s.Steps[i])
 	nb := s.batch(rng)
-	io, err := s.stepIO(nb.Xt, nb.TF)
+	io, err := s.teacherIO(nb.Xt, nb.TF)
 	if err != nil {
 		return 0, err
 	}
@@ -240,7 +235,7 @@ func (s *Supernet) trainParallel(ctx context.Context, stepsPerBlock int, save fu
 		}
 		rng := s.stepRNG(1<<20, step)
 		nb := s.batch(rng)
-		io, err := s.stepIO(nb.Xt, nb.TF)
+		io, err := s.teacherIO(nb.Xt, nb.TF)
 		if err != nil {
 			return err
 		}

@@ -106,7 +106,7 @@ type Supernet struct {
 	idx   []int
 	inUse []*nn.Param
 	// capture holds the teacher's block features of the last training
-	// step, reused by the next (unet.ForwardCaptureInto).
+	// step or search, reused by the next (teacherIO).
 	capture []unet.BlockIO
 }
 
