@@ -39,11 +39,12 @@ func (s *Session) typeIndexDefines(src string) (out string, ok bool) {
 	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
 		a, isAssign := st.(*ast.AssignStmt)
 		if isAssign && a.Tok == token.DEFINE && len(a.Lhs) == 1 && len(a.Rhs) == 1 && hasIndex(a.Rhs[0]) {
-			if t, found := tw.typeOf(a.Rhs[0]); found {
+			id, isName := a.Lhs[0].(*ast.Ident)
+			t, found := tw.typeOf(a.Rhs[0])
+			if isName && id.Name != "_" && found {
 				if name, named := s.typeName(t); named {
-					id := a.Lhs[0].(*ast.Ident).Name
 					b.WriteString(src[last:int(a.Pos()-base)])
-					fmt.Fprintf(&b, "%s := *new(%s); %s = ", id, name, id)
+					fmt.Fprintf(&b, "%s := *new(%s); %s = ", id.Name, name, id.Name)
 					last, ok = int(a.Rhs[0].Pos()-base), true
 				}
 			}
