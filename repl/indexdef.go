@@ -245,12 +245,9 @@ func (tw *typeWalker) typeOf(e ast.Expr) (reflect.Type, bool) {
 		}
 		return methodValue(t, x.Sel.Name)
 	case *ast.IndexExpr:
-		t, ok := tw.typeOf(x.X)
+		t, ok := tw.indexed(x.X)
 		if !ok {
 			return nil, false
-		}
-		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Array {
-			t = t.Elem()
 		}
 		switch t.Kind() {
 		case reflect.Slice, reflect.Array, reflect.Map:
@@ -259,12 +256,9 @@ func (tw *typeWalker) typeOf(e ast.Expr) (reflect.Type, bool) {
 			return reflect.TypeFor[byte](), true
 		}
 	case *ast.SliceExpr:
-		t, ok := tw.typeOf(x.X)
+		t, ok := tw.indexed(x.X)
 		if !ok {
 			return nil, false
-		}
-		if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Array {
-			t = t.Elem()
 		}
 		switch t.Kind() {
 		case reflect.Array:
@@ -280,6 +274,16 @@ func (tw *typeWalker) typeOf(e ast.Expr) (reflect.Type, bool) {
 		return tw.callType(x)
 	}
 	return nil, false
+}
+
+// indexed types the operand of an index or slice expression, a pointer to
+// an array standing for the array.
+func (tw *typeWalker) indexed(e ast.Expr) (reflect.Type, bool) {
+	t, ok := tw.typeOf(e)
+	if ok && t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	return t, ok
 }
 
 // callType types a single-valued call: a conversion, a builtin, or a call
