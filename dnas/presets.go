@@ -40,6 +40,11 @@ type TeacherPreset struct {
 	RestartStep int     `json:"restart_step,omitempty"`
 	RestartLR   float32 `json:"restart_lr,omitempty"`
 	FirstSteps  int     `json:"first_steps,omitempty"`
+	// RestartInit, when set, says the restart began from a weights-only
+	// file (TeacherTrainerFromWeights): it is that teacher's ID. The
+	// weights and the EMA started from its weights, Adam's moments from
+	// zero, the data order and noise from the restart's own seed.
+	RestartInit string `json:"restart_init,omitempty"`
 
 	// SampleSteps is the default number of DDIM steps for this teacher.
 	SampleSteps int `json:"sample_steps"`

@@ -203,6 +203,15 @@ type TeacherTrainer struct {
 // fixes the initial weights, the data order, the timesteps, the noise and
 // the dropout masks.
 func NewTeacherTrainer(p TeacherPreset, seed uint64) (*TeacherTrainer, error) {
+	if p.RestartInit != "" {
+		return nil, fmt.Errorf("dnas: preset %q continues teacher %s from its weights, so random weights cannot start it: use TeacherTrainerFromWeights on that teacher's file, then WarmRestart", p.Name, p.RestartInit)
+	}
+	return newTeacherTrainer(p, seed)
+}
+
+// newTeacherTrainer is NewTeacherTrainer for a preset whose weights are
+// about to be loaded (a resume, or a continuation of a weights file).
+func newTeacherTrainer(p TeacherPreset, seed uint64) (*TeacherTrainer, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -478,7 +487,7 @@ func ResumeTeacherTrainer(path string) (*TeacherTrainer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dnas: %s: bad seed metadata: %w", path, err)
 	}
-	tr, err := NewTeacherTrainer(p, seed)
+	tr, err := newTeacherTrainer(p, seed)
 	if err != nil {
 		return nil, err
 	}
@@ -486,6 +495,66 @@ func ResumeTeacherTrainer(path string) (*TeacherTrainer, error) {
 		return nil, fmt.Errorf("dnas: resuming from %s: %w", path, err)
 	}
 	tr.CheckpointPath = path
+	return tr, nil
+}
+
+// TeacherFileKind says what a teacher file holds: "training" (a resumable
+// checkpoint of TeacherTrainer.SaveCheckpoint) or "weights" (Teacher.Save).
+func TeacherFileKind(path string) (string, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return "", err
+	}
+	if f.Metadata["format"] != teacherFormat {
+		return "", fmt.Errorf("dnas: %s is not a dnas teacher file (format %q, want %q)", path, f.Metadata["format"], teacherFormat)
+	}
+	if k := f.Metadata["kind"]; k == "training" {
+		return k, nil
+	}
+	return "weights", nil
+}
+
+// TeacherTrainerFromWeights continues a weights-only teacher file
+// (Teacher.Save, e.g. a committed models/*.safetensors), which holds no
+// optimiser state, usually to take it further with WarmRestart: the live
+// weights and the EMA both start from the file's weights, Adam's moments
+// from zero (its bias correction starts afresh too), and the data order,
+// timesteps, noise and dropout from seed. The trainer stands at the file's
+// step, and its preset records the source teacher's ID (RestartInit). A
+// training checkpoint is refused: ResumeTeacherTrainer continues it
+// exactly, optimiser and all.
+func TeacherTrainerFromWeights(path string, seed uint64) (*TeacherTrainer, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Metadata["kind"] == "training" {
+		return nil, fmt.Errorf("dnas: %s is a training checkpoint: continue it with ResumeTeacherTrainer (then WarmRestart), which keeps its optimiser state", path)
+	}
+	t, err := teacherFromFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("dnas: continuing %s: %w", path, err)
+	}
+	if t.Step <= 0 {
+		return nil, fmt.Errorf("dnas: %s records no training step: a warm restart needs a trained teacher", path)
+	}
+	p := t.Preset
+	if p.RestartStep > 0 {
+		// The file's schedule held a restart of its own: the next one
+		// replaces it, its first cycle taken to end where the file stopped.
+		p.RestartStep, p.RestartLR, p.FirstSteps, p.Steps = 0, 0, 0, t.Step
+	}
+	p.RestartInit = t.ID()
+	tr, err := newTeacherTrainer(p, seed)
+	if err != nil {
+		return nil, err
+	}
+	src := t.Net.Params()
+	for i, q := range tr.params {
+		copy(q.Data, src[i].Data)
+		copy(tr.EMA.Shadow[i], src[i].Data)
+	}
+	tr.StepNum = t.Step
 	return tr, nil
 }
 

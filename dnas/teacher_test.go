@@ -449,6 +449,93 @@ func TestTeacherWarmRestartIsOneRun(t *testing.T) {
 	}
 }
 
+// A weights-only teacher file is taken further with fresh optimiser state:
+// live weights and EMA start from the file, Adam from zero, the data order
+// from the new seed; the preset names the source teacher, so a resume
+// follows the same run and a from-scratch run of that preset is refused.
+func TestTeacherTrainerFromWeights(t *testing.T) {
+	dir := t.TempDir()
+	a := tinyTrainer(t, 1)
+	if err := a.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	src, err := a.Teacher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights, ckpt := filepath.Join(dir, "teacher.safetensors"), filepath.Join(dir, "train.safetensors")
+	if err := src.Save(weights); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveCheckpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := TeacherFileKind(weights); err != nil || k != "weights" {
+		t.Errorf("TeacherFileKind(weights file) = %q, %v", k, err)
+	}
+	if k, err := TeacherFileKind(ckpt); err != nil || k != "training" {
+		t.Errorf("TeacherFileKind(training checkpoint) = %q, %v", k, err)
+	}
+	if _, err := TeacherTrainerFromWeights(ckpt, 2); err == nil || !strings.Contains(err.Error(), "ResumeTeacherTrainer") {
+		t.Errorf("a training checkpoint given as weights: %v", err)
+	}
+	untrained, _ := NewTeacherTrainerByName("tiny", 1)
+	zero, _ := untrained.Teacher()
+	if err := zero.Save(filepath.Join(dir, "zero.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TeacherTrainerFromWeights(filepath.Join(dir, "zero.safetensors"), 2); err == nil || !strings.Contains(err.Error(), "no training step") {
+		t.Errorf("an untrained file: %v", err)
+	}
+
+	b, err := TeacherTrainerFromWeights(weights, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reporter = progress.Discard
+	if b.StepNum != 3 || b.Seed != 7 || b.Opt.Step != 0 || b.Preset.RestartInit != src.ID() {
+		t.Fatalf("continued trainer: step %d, seed %d, Adam step %d, restart init %q; want 3, 7, 0, %q", b.StepNum, b.Seed, b.Opt.Step, b.Preset.RestartInit, src.ID())
+	}
+	for i, q := range src.Net.Params() {
+		if !sameBits(b.params[i].Data, q.Data) || !sameBits(b.EMA.Shadow[i], q.Data) {
+			t.Fatalf("param %s: live weights or EMA do not start from the file's weights", q.Name)
+		}
+		for _, v := range b.Opt.M[i] {
+			if v != 0 {
+				t.Fatalf("param %s: Adam's first moment does not start from zero", q.Name)
+			}
+		}
+	}
+	if err := b.WarmRestart(5e-4, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Train(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	cont := filepath.Join(dir, "cont.safetensors")
+	if err := b.SaveCheckpoint(cont); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ResumeTeacherTrainer(cont)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Preset, b.Preset) || c.StepNum != 5 {
+		t.Fatalf("resumed continuation: preset %+v at step %d, want %+v at 5", c.Preset, c.StepNum, b.Preset)
+	}
+	lb, err := b.Step()
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := c.Step()
+	if err != nil || lb != lc {
+		t.Fatalf("next step after resume: loss %v (%v), want %v", lc, err, lb)
+	}
+	if _, err := NewTeacherTrainer(b.Preset, 7); err == nil || !strings.Contains(err.Error(), "TeacherTrainerFromWeights") {
+		t.Errorf("a from-scratch run of a continued preset: %v", err)
+	}
+}
+
 // A teacher trained on 1, 2 or 3 cores is the same teacher, bit for bit:
 // every parallel sum (convolution and attention weight gradients, group
 // norm statistics) is split by the data, never by the worker count, and

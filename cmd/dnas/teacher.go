@@ -26,7 +26,10 @@ Running it again with the same --out resumes where it stopped (Ctrl-C or SIGTERM
 saves and stops). --restart-from takes a finished run further on a second
 learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
   dnas teacher --preset base --restart-from out/teacher-base/train.safetensors \
-      --restart-lr 5e-4 --steps 30000 --out out/teacher-base-v2`,
+      --restart-lr 5e-4 --steps 30000 --out out/teacher-base-v2
+or the committed base teacher's weights (no optimiser state: Adam starts afresh):
+  dnas teacher --preset base --restart-from models/base.safetensors --seed 2 \
+      --restart-lr 3e-4 --steps 15000 --out out/teacher-base-v3`,
 		"dnas teacher --preset small --seed 1 --out out/teacher-small")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false),
@@ -39,7 +42,7 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
 	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
 	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
 	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
-	restartFrom := fs.String("restart-from", "", "take the training checkpoint `CKPT` further on a new learning-rate cycle (a warm restart: warm-up to --restart-lr, then the preset's decay ending at --steps) into --out; CKPT is not changed")
+	restartFrom := fs.String("restart-from", "", "take the training checkpoint `CKPT` further on a new learning-rate cycle (a warm restart: warm-up to --restart-lr, then the preset's decay ending at --steps) into --out; CKPT is not changed. A weights-only teacher file (e.g. models/base.safetensors) works too: Adam then starts from zero and --seed draws the data order")
 	restartLR := fs.Float64("restart-lr", 0, "peak learning rate of the --restart-from cycle (0 => half the preset's)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -88,18 +91,39 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
 				sp.LRDecay, sp.Steps, max(sp.Steps, tr.StepNum)+1, *steps, sp.LearningRate(sp.Steps), *steps)
 		}
 	} else if *restartFrom != "" {
-		if tr, err = dnas.ResumeTeacherTrainer(*restartFrom); err != nil {
+		kind, err := dnas.TeacherFileKind(*restartFrom)
+		if err != nil {
 			return err
-		}
-		if tr.Preset.Name != p.Name {
-			return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, tr.Preset.Name, p.Name, tr.Preset.Name)
 		}
 		lr := float32(*restartLR)
 		if lr == 0 {
-			lr = tr.Preset.LR / 2
+			lr = p.LR / 2
 		}
-		if err := tr.WarmRestart(lr, *steps); err != nil {
-			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", err)
+		var restartErr error
+		if kind == "training" {
+			if tr, err = dnas.ResumeTeacherTrainer(*restartFrom); err != nil {
+				return err
+			}
+			if tr.Preset.Name == p.Name {
+				restartErr = tr.WarmRestart(lr, *steps)
+			}
+		} else {
+			if t, err := dnas.LoadTeacher(*restartFrom); err != nil {
+				return err
+			} else if t.Preset.Name != p.Name {
+				return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, t.Preset.Name, p.Name, t.Preset.Name)
+			}
+			if tr, err = dnas.TeacherTrainerFromWeights(*restartFrom, common.seed); err != nil {
+				return err
+			}
+			restartErr = tr.WarmRestart(lr, *steps)
+			fmt.Fprintf(os.Stderr, "%s holds weights only: the live weights and the EMA start from them, Adam's moments from zero, data order and noise from --seed %d\n", *restartFrom, common.seed)
+		}
+		if tr != nil && tr.Preset.Name != p.Name {
+			return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, tr.Preset.Name, p.Name, tr.Preset.Name)
+		}
+		if restartErr != nil {
+			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", restartErr)
 		}
 		decay := "then constant to"
 		if tr.Preset.LRDecay == "cosine" {

@@ -100,6 +100,16 @@ func TestTeacherRestartFrom(t *testing.T) {
 	if a, err := dnas.ResumeTeacherTrainer(srcCkpt); err != nil || a.StepNum != 3 || a.Preset.RestartStep != 0 {
 		t.Fatalf("the source run changed: %v, %+v", err, a)
 	}
+	// A weights-only file restarts too, with fresh optimiser state and the
+	// data order of --seed.
+	wdst := filepath.Join(dir, "w")
+	if err := runTeacher(flags(wdst, "--restart-from", filepath.Join(src, "teacher.safetensors"), "--seed", "5", "--steps", "6")); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := dnas.ResumeTeacherTrainer(filepath.Join(wdst, "train.safetensors")); err != nil || w.StepNum != 6 || w.Seed != 5 ||
+		w.Preset.RestartStep != 3 || w.Preset.RestartInit == "" {
+		t.Fatalf("restart from a weights file: %v, %+v", err, w)
+	}
 	// Again with the same flags: the restarted run resumes, to a longer total.
 	if err := runTeacher(flags(dst, "--restart-from", srcCkpt, "--steps", "7")); err != nil {
 		t.Fatal(err)
