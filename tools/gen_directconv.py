@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""Writes dnas/nn/directconv_amd64.s, the AVX-512 micro-kernel of the direct
+"""Writes dnas/nn/directconv_amd64.s, the micro-kernels of the direct
 convolution (see dnas/nn/directconv.go). Run from the repository root:
 
     python3 tools/gen_directconv.py > dnas/nn/directconv_amd64.s
 
-The kernel is unrolled over its 8 output channels x 3 vectors of 16 pixels,
-which is why it is generated rather than written by hand.
+Two kernels, fully unrolled over their blocks, which is why they are generated
+rather than written by hand:
+  directConv8x48  AVX-512: 8 output channels x 3 vectors of 16 pixels
+  directConv4x24  AVX2+FMA: 4 output channels x 3 vectors of 8 pixels (the
+                  16 YMM registers hold 12 accumulators, 3 input vectors and
+                  a broadcast weight); four calls make one 8x48 block
+Both add the terms of every output in the same order, one FMA each, so the
+two give the same bits.
 """
 
 CO, PV = 8, 3          # output channels x pixel vectors of 16 lanes
@@ -67,6 +73,64 @@ for o in range(CO):
     for v in range(PV):
         w("\tVMOVUPS %s, %d(DI)" % (z(o * PV + v), 64 * v))
     if o < CO - 1:
+        w("\tADDQ R9, DI")
+w("\tVZEROUPPER")
+w("\tRET")
+
+# The AVX2 kernel: same arguments and weight layout (8 weights per term, of
+# which it uses the 4 at w), 4 channels x 24 pixels.
+CO2, PV2 = 4, 3
+XR2 = [12, 13, 14]
+WR2 = 15
+
+
+def yv(i):
+    return "Y%d" % i
+
+
+w("")
+w("// directConv4x24 is directConv8x48's AVX2 counterpart, a quarter of its block:")
+w("//")
+w("//\tfor o < 4, p < 24:  y[o·ldy + p] = bias[o] + Σ_{l<n} w[l·8 + o] · x[offs[l] + p]")
+w("//")
+w("// (the weights keep the 8-channel layout; w points at the block's first")
+w("// channel). 12 YMM accumulators; each term loads 3 vectors of 8 pixels and")
+w("// broadcasts 4 weights, for 12 fused multiply-adds.")
+w("")
+w("// func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int)")
+w("TEXT ·directConv4x24(SB), NOSPLIT, $0-56")
+w("\tMOVQ x+0(FP), SI")
+w("\tMOVQ offs+8(FP), R8")
+w("\tMOVQ w+16(FP), BX")
+w("\tMOVQ n+24(FP), CX")
+w("\tMOVQ bias+32(FP), DX")
+w("\tMOVQ y+40(FP), DI")
+w("\tMOVQ ldy+48(FP), R9")
+w("\tSHLQ $2, R9")
+for o in range(CO2):
+    w("\tVBROADCASTSS %d(DX), %s" % (4 * o, yv(o * PV2)))
+    for v in range(1, PV2):
+        w("\tVMOVAPS %s, %s" % (yv(o * PV2), yv(o * PV2 + v)))
+w("\tTESTQ CX, CX")
+w("\tJZ store4")
+w("loop4:")
+w("\tMOVQ (R8), AX")
+w("\tLEAQ (SI)(AX*4), AX")
+for v in range(PV2):
+    w("\tVMOVUPS %d(AX), %s" % (32 * v, yv(XR2[v])))
+for o in range(CO2):
+    w("\tVBROADCASTSS %d(BX), %s" % (4 * o, yv(WR2)))
+    for v in range(PV2):
+        w("\tVFMADD231PS %s, %s, %s" % (yv(XR2[v]), yv(WR2), yv(o * PV2 + v)))
+w("\tADDQ $8, R8")
+w("\tADDQ $%d, BX" % (4 * CO))
+w("\tDECQ CX")
+w("\tJNZ loop4")
+w("store4:")
+for o in range(CO2):
+    for v in range(PV2):
+        w("\tVMOVUPS %s, %d(DI)" % (yv(o * PV2 + v), 32 * v))
+    if o < CO2 - 1:
         w("\tADDQ R9, DI")
 w("\tVZEROUPPER")
 w("\tRET")

@@ -1,7 +1,7 @@
 package nn
 
 // The direct convolution: the forward of a Conv2d computed by a register-
-// blocked micro-kernel (directconv_amd64.s, AVX-512) instead of BLAS
+// blocked micro-kernel (directconv_amd64.s, AVX-512 or AVX2) instead of BLAS
 // products. The BLAS paths pay for their thin shapes (32 or 64 output
 // channels): im2col copies K·K times the input and the shifted products
 // (shiftForward) re-read and re-write the output K·K times. The micro-kernel
@@ -45,10 +45,32 @@ type directGeom struct {
 	inLen         int // input buffer length (planes plus slack for the last block)
 }
 
-// directOK reports whether Forward may take the direct path: AVX-512, output
-// channels a multiple of the kernel's block and a stride of 1 or 2.
+// directKernel reports whether a micro-kernel can run on this CPU: AVX-512,
+// or AVX2 with FMA.
+func directKernel() bool { return useAVX512 || useAVX2 }
+
+// directBlock computes one 8x48 block: for o < 8 and p < 48,
+// y[o·ldy + p] = bias[o] + Σ_{l<n} w[l·8+o] · x[offs[l]+p], by the AVX-512
+// kernel or by four calls of the AVX2 one. Either way every output sums its
+// n terms in order with one FMA each, so the bits are the same.
+func directBlock(x []float32, offs []int64, w []float32, n int, bias, y []float32, ldy int) {
+	if useAVX512 {
+		directConv8x48(&x[0], &offs[0], &w[0], n, &bias[0], &y[0], ldy)
+		return
+	}
+	const hc, hp = directBlockChans / 2, directBlockPixels / 2
+	for o := 0; o < directBlockChans; o += hc {
+		for p := 0; p < directBlockPixels; p += hp {
+			directConv4x24(&x[p], &offs[0], &w[o], n, &bias[o], &y[o*ldy+p], ldy)
+		}
+	}
+}
+
+// directOK reports whether Forward may take the direct path: a micro-kernel
+// for this CPU, output channels a multiple of its block and a stride of 1
+// or 2.
 func (c *Conv2d) directOK() bool {
-	return useDirectConv && useAVX512 && c.Cout%directBlockChans == 0 && c.Stride <= 2
+	return useDirectConv && directKernel() && c.Cout%directBlockChans == 0 && c.Stride <= 2
 }
 
 // directSetup computes the geometry and fills the offset and weight tables
@@ -156,8 +178,8 @@ func (c *Conv2d) directForward(ci int, sc *convScratch) {
 	// output channels uses them; the weights stream in order.
 	for pb := 0; pb < g.npix; pb += directBlockPixels {
 		for cb := range c.Cout / directBlockChans {
-			directConv8x48(&buf[pb], &c.doffs[0], &c.dw8[cb*directBlockChans*l], l, &bias[cb*directBlockChans],
-				&ypw[cb*directBlockChans*g.npix+pb], g.npix)
+			directBlock(buf[pb:], c.doffs, c.dw8[cb*directBlockChans*l:], l, bias[cb*directBlockChans:],
+				ypw[cb*directBlockChans*g.npix+pb:], g.npix)
 		}
 	}
 	yn, ohw := c.y.Sample(n0), c.oh*c.ow
@@ -189,7 +211,7 @@ func directConvRef(x []float32, offs []int64, w []float32, bias, y []float32, ld
 
 // directBackOK reports whether Backward computes dx by the direct kernel.
 func (c *Conv2d) directBackOK() bool {
-	return useDirectConv && useAVX512 && c.Cin%directBlockChans == 0 && c.K > 1 && c.sameSize()
+	return useDirectConv && directKernel() && c.Cin%directBlockChans == 0 && c.K > 1 && c.sameSize()
 }
 
 // directBackSetup fills the offset and weight tables of the input-gradient
@@ -246,8 +268,8 @@ func (c *Conv2d) directBackward(dypad []float32, sc *convScratch, dxn []float32)
 	out := sc.outBuf
 	for pb := 0; pb < npix; pb += directBlockPixels { // as in directForward
 		for cb := range c.Cin / directBlockChans {
-			directConv8x48(&dypad[pb], &c.boffs[0], &c.bw8[cb*directBlockChans*l], l, &c.bzero[cb*directBlockChans],
-				&out[cb*directBlockChans*npix+pb], npix)
+			directBlock(dypad[pb:], c.boffs, c.bw8[cb*directBlockChans*l:], l, c.bzero[cb*directBlockChans:],
+				out[cb*directBlockChans*npix+pb:], npix)
 		}
 	}
 	h, wd := c.h, c.w

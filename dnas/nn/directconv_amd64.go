@@ -3,7 +3,8 @@ package nn
 import "golang.org/x/sys/cpu"
 
 // useAVX512 says whether the AVX-512 micro-kernel of directconv_amd64.s may
-// run. Tests switch it off to check the other convolution paths.
+// run; without it the AVX2 kernel does the same blocks (useAVX2, in
+// vector_amd64.go). Tests switch them off to check the other paths.
 var useAVX512 = cpu.X86.HasAVX512F
 
 // directConv8x48 computes one 8x48 block of a direct convolution: for o < 8
@@ -12,3 +13,10 @@ var useAVX512 = cpu.X86.HasAVX512F
 //
 //go:noescape
 func directConv8x48(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int)
+
+// directConv4x24 is directConv8x48 on a 4-channel x 24-pixel quarter of its
+// block, in AVX2 (w still has 8 weights per term; w points at the first of
+// the block's 4 channels). Same sums, same order, same bits.
+//
+//go:noescape
+func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int)

@@ -122,3 +122,80 @@ store:
 	VMOVUPS Z23, 128(DI)
 	VZEROUPPER
 	RET
+
+// directConv4x24 is directConv8x48's AVX2 counterpart, a quarter of its block:
+//
+//	for o < 4, p < 24:  y[o·ldy + p] = bias[o] + Σ_{l<n} w[l·8 + o] · x[offs[l] + p]
+//
+// (the weights keep the 8-channel layout; w points at the block's first
+// channel). 12 YMM accumulators; each term loads 3 vectors of 8 pixels and
+// broadcasts 4 weights, for 12 fused multiply-adds.
+
+// func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int)
+TEXT ·directConv4x24(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ offs+8(FP), R8
+	MOVQ w+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ bias+32(FP), DX
+	MOVQ y+40(FP), DI
+	MOVQ ldy+48(FP), R9
+	SHLQ $2, R9
+	VBROADCASTSS 0(DX), Y0
+	VMOVAPS Y0, Y1
+	VMOVAPS Y0, Y2
+	VBROADCASTSS 4(DX), Y3
+	VMOVAPS Y3, Y4
+	VMOVAPS Y3, Y5
+	VBROADCASTSS 8(DX), Y6
+	VMOVAPS Y6, Y7
+	VMOVAPS Y6, Y8
+	VBROADCASTSS 12(DX), Y9
+	VMOVAPS Y9, Y10
+	VMOVAPS Y9, Y11
+	TESTQ CX, CX
+	JZ store4
+loop4:
+	MOVQ (R8), AX
+	LEAQ (SI)(AX*4), AX
+	VMOVUPS 0(AX), Y12
+	VMOVUPS 32(AX), Y13
+	VMOVUPS 64(AX), Y14
+	VBROADCASTSS 0(BX), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VBROADCASTSS 4(BX), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VBROADCASTSS 8(BX), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VBROADCASTSS 12(BX), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ $8, R8
+	ADDQ $32, BX
+	DECQ CX
+	JNZ loop4
+store4:
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	ADDQ R9, DI
+	VMOVUPS Y3, 0(DI)
+	VMOVUPS Y4, 32(DI)
+	VMOVUPS Y5, 64(DI)
+	ADDQ R9, DI
+	VMOVUPS Y6, 0(DI)
+	VMOVUPS Y7, 32(DI)
+	VMOVUPS Y8, 64(DI)
+	ADDQ R9, DI
+	VMOVUPS Y9, 0(DI)
+	VMOVUPS Y10, 32(DI)
+	VMOVUPS Y11, 64(DI)
+	VZEROUPPER
+	RET

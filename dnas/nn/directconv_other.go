@@ -2,10 +2,15 @@
 
 package nn
 
-// useAVX512 is false off amd64: the direct convolution's micro-kernel is
-// written in AVX-512 assembly only, and convolutions take their BLAS paths.
+// useAVX512 is false off amd64: the direct convolution's micro-kernels are
+// written in amd64 assembly only (AVX-512 and AVX2), and convolutions take
+// their BLAS paths.
 var useAVX512 = false
 
 func directConv8x48(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int) {
 	panic("nn: directConv8x48 has no implementation on this architecture")
+}
+
+func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int) {
+	panic("nn: directConv4x24 has no implementation on this architecture")
 }

@@ -8,44 +8,66 @@ import (
 	"dnas/dnas/tensor"
 )
 
-// TestDirectConvKernel checks the assembly micro-kernel against its Go
-// statement on random data with scattered offsets.
-func TestDirectConvKernel(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU: the direct path is not used")
+// directKernels runs f once with each micro-kernel this CPU has (AVX-512,
+// AVX2), the other switched off, and skips the test on a CPU with neither.
+func directKernels(t *testing.T, f func(t *testing.T, kernel string)) {
+	t.Helper()
+	if !directKernel() {
+		t.Skip("no AVX-512 or AVX2 on this CPU: the direct path is not used")
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{0, 1, 7, 288} {
-		x := make([]float32, 4096)
-		for i := range x {
-			x[i] = rng.Float32()*2 - 1
+	defer func(old bool) { useAVX512 = old }(useAVX512)
+	has512 := useAVX512
+	for _, k := range []string{"avx512", "avx2"} {
+		if (k == "avx512" && !has512) || (k == "avx2" && !useAVX2) {
+			continue
 		}
-		offs := make([]int64, n)
-		for i := range offs {
-			offs[i] = int64(rng.IntN(len(x) - directBlockPixels))
+		useAVX512 = k == "avx512"
+		t.Run(k, func(t *testing.T) { f(t, k) })
+	}
+}
+
+// TestDirectConvKernel checks the assembly micro-kernels against their Go
+// statement on random data with scattered offsets, and against each other:
+// where a CPU has both, they must give the same bits.
+func TestDirectConvKernel(t *testing.T) {
+	outs := map[string][][]float32{}
+	directKernels(t, func(t *testing.T, kernel string) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, n := range []int{1, 7, 288} {
+			x := make([]float32, 4096)
+			for i := range x {
+				x[i] = rng.Float32()*2 - 1
+			}
+			offs := make([]int64, n)
+			for i := range offs {
+				offs[i] = int64(rng.IntN(len(x) - directBlockPixels))
+			}
+			w := make([]float32, n*directBlockChans)
+			for i := range w {
+				w[i] = rng.Float32()*2 - 1
+			}
+			bias := []float32{1, -2, 3, -4, 5, -6, 7, -8}
+			ldy := 61
+			got := make([]float32, 7*ldy+directBlockPixels)
+			want := make([]float32, len(got))
+			directBlock(x, offs, w, n, bias, got, ldy)
+			directConvRef(x, offs, w, bias, want, ldy)
+			for o := range directBlockChans {
+				for p := range directBlockPixels {
+					g, e := got[o*ldy+p], want[o*ldy+p]
+					if math.Abs(float64(g-e)) > 1e-4*(1+math.Abs(float64(e))) {
+						t.Fatalf("n=%d: y[%d, %d] = %v, want %v", n, o, p, g, e)
+					}
+				}
+			}
+			outs[kernel] = append(outs[kernel], got)
 		}
-		w := make([]float32, n*directBlockChans)
-		for i := range w {
-			w[i] = rng.Float32()*2 - 1
-		}
-		bias := []float32{1, -2, 3, -4, 5, -6, 7, -8}
-		ldy := 61
-		got := make([]float32, 7*ldy+directBlockPixels)
-		want := make([]float32, len(got))
-		var xp *float32
-		var op *int64
-		var wp *float32
-		xp = &x[0]
-		if n > 0 {
-			op, wp = &offs[0], &w[0]
-		}
-		directConv8x48(xp, op, wp, n, &bias[0], &got[0], ldy)
-		directConvRef(x, offs, w, bias, want, ldy)
-		for o := range directBlockChans {
-			for p := range directBlockPixels {
-				g, e := got[o*ldy+p], want[o*ldy+p]
-				if math.Abs(float64(g-e)) > 1e-4*(1+math.Abs(float64(e))) {
-					t.Fatalf("n=%d: y[%d, %d] = %v, want %v", n, o, p, g, e)
+	})
+	if a, b := outs["avx512"], outs["avx2"]; a != nil && b != nil {
+		for i := range a {
+			for j := range a[i] {
+				if math.Float32bits(a[i][j]) != math.Float32bits(b[i][j]) {
+					t.Fatalf("case %d, output %d: AVX-512 %v, AVX2 %v: the kernels must give the same bits", i, j, a[i][j], b[i][j])
 				}
 			}
 		}
@@ -56,9 +78,10 @@ func TestDirectConvKernel(t *testing.T) {
 // direct path and the BLAS paths: every kernel size, stride 1 and 2, odd
 // image sizes, padding other than K/2, ForwardAdd's per-sample bias.
 func TestDirectConvMatchesBLASPaths(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU: the direct path is not used")
-	}
+	directKernels(t, func(t *testing.T, _ string) { testDirectConvMatchesBLASPaths(t) })
+}
+
+func testDirectConvMatchesBLASPaths(t *testing.T) {
 	defer func(old bool) { useDirectConv = old }(useDirectConv)
 	rng := rand.New(rand.NewPCG(5, 6))
 	cases := []struct{ cin, cout, k, stride, pad, h, w int }{
@@ -100,9 +123,10 @@ func TestDirectConvMatchesBLASPaths(t *testing.T) {
 // the im2col path at small sizes (several samples per chunk, a last chunk of
 // one).
 func TestDirectConvBackwardMatchesBLASPaths(t *testing.T) {
-	if !useAVX512 {
-		t.Skip("no AVX-512 on this CPU: the direct path is not used")
-	}
+	directKernels(t, func(t *testing.T, _ string) { testDirectConvBackwardMatchesBLASPaths(t) })
+}
+
+func testDirectConvBackwardMatchesBLASPaths(t *testing.T) {
 	defer func(old bool) { useDirectConv = old }(useDirectConv)
 	rng := rand.New(rand.NewPCG(7, 8))
 	cases := []struct{ n, cin, cout, k, h int }{
