@@ -5,7 +5,7 @@
 #      ends with its 2,000-sample DDIM-50 evaluation (report.json); with
 #      TEACHER_V2=1, then take it further on a second learning-rate cycle to
 #      30,000 steps (a warm restart, snapshots every 1,000) into
-#      out/teacher-base-v2 and use that teacher for the rest
+#      $OUT/teacher-base-v2 and use that teacher for the rest
 #   2. the quality curve over its snapshots (500 samples, DDIM 20)
 #   3. the DiffNAS pipeline on it: stage 1 and the search at loss_scale 1.0
 #      (out/run-base), then retraining at loss_scale $LOSS_SCALE (default
@@ -13,9 +13,14 @@
 #      LOSS_SCALE) one run with --min-reduction 0.3 (the smallest loss_scale
 #      that removes >= 30% of the MACs) and --shared-init
 #      (out/run-base-v2-min30)
-# Usage: [TEACHER_V2=1] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
+# With TEACHER=FILE, steps 1 and 2 are skipped and step 3 is the v2 one
+# (--min-reduction 0.3 --shared-init) on that teacher, e.g. the committed
+# models/base.safetensors (into $OUT/run-base-<its name>-min30).
+# Usage: [OUT=dir] [TEACHER_V2=1 | TEACHER=file] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
-# Output under out/ (not committed).
+# Output under $OUT (default out/, not committed). A new work tree does not
+# keep out/: for a chain that spans sessions put OUT outside it (e.g.
+# OUT=$HOME/dnas-out), which lasts as long as the machine does.
 set -eu
 # One progress line every 10 s in the log (the bar redraws in place only on a terminal).
 export DNAS_PROGRESS="${DNAS_PROGRESS:-1}"
@@ -27,9 +32,18 @@ if [ -z "$DNAS" ]; then
 fi
 LS=${LOSS_SCALE:-}
 RUNFLAGS=""
-T=out/teacher-base
-RUN=out/run-base
+OUT=${OUT:-out}
+T=$OUT/teacher-base
+RUN=$OUT/run-base
 log() { echo "[base-pipeline $(date -u +%H:%M:%S)] $*"; }
+
+if [ -n "${TEACHER:-}" ]; then
+	R=$RUN-$(basename "$TEACHER" .safetensors)-min30
+	log "DiffNAS pipeline on $TEACHER, --min-reduction 0.3 --shared-init (resumes $R)"
+	"$DNAS" run --preset base --teacher "$TEACHER" --out "$R" --min-reduction 0.3 --shared-init
+	log "done: $R/summary.md"
+	exit 0
+fi
 
 if [ ! -f "$T/report.json" ]; then
 	log "1/3 teacher (resumes $T/train.safetensors if present)"
@@ -37,7 +51,7 @@ if [ ! -f "$T/report.json" ]; then
 fi
 log "teacher: $(tr -d '\n ' < "$T/report.json" | head -c 200)"
 if [ "${TEACHER_V2:-0}" = 1 ]; then
-	V=out/teacher-base-v2
+	V=$OUT/teacher-base-v2
 	if [ ! -f "$V/report.json" ]; then
 		log "1/3 teacher v2: warm restart of $T to 30,000 steps (resumes $V if present)"
 		"$DNAS" teacher --preset base --restart-from "$T/train.safetensors" --restart-lr 5e-4 \
@@ -54,7 +68,7 @@ if [ "${TEACHER_V2:-0}" = 1 ]; then
 		sed "s#$T/snapshots/#$V/snapshots/#g" "$T/curve/curve.json" > "$V/curve/curve.json"
 	fi
 	T=$V
-	RUN=out/run-base-v2
+	RUN=$OUT/run-base-v2
 	# The compared models start every layer they share from the same weights.
 	RUNFLAGS="--shared-init"
 fi
