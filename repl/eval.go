@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
 	"go/scanner"
-	"go/token"
 	"log"
 	"reflect"
 	"regexp"
@@ -334,23 +331,12 @@ func (s *Session) globals() (g map[string]reflect.Value) {
 // reports "constant definition loop" or crashes while compiling. It returns
 // "" when src has no such definition.
 func indexDefineHint(src string) string {
-	f, err := parser.ParseFile(token.NewFileSet(), "", stmtPrefix+src+"\n}", 0)
-	if err != nil {
+	body, ok := parseStmtUnit(src)
+	if !ok {
 		return ""
 	}
-	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
-		a, ok := st.(*ast.AssignStmt)
-		if !ok || a.Tok != token.DEFINE || len(a.Lhs) != 1 || len(a.Rhs) != 1 {
-			continue
-		}
-		indexed := false
-		ast.Inspect(a.Rhs[0], func(n ast.Node) bool {
-			if _, ok := n.(*ast.IndexExpr); ok {
-				indexed = true
-			}
-			return !indexed
-		})
-		if id, ok := a.Lhs[0].(*ast.Ident); ok && indexed {
+	for _, st := range body {
+		if id, _, ok := indexDefine(st); ok {
 			return fmt.Sprintf("it cannot infer the type of a top-level variable defined from an index expression, "+
 				"like %s here: declare it, then assign it (var %s T, then %s = ...), or use the expression where it is needed", id.Name, id.Name, id.Name)
 		}

@@ -28,20 +28,17 @@ import (
 // unit starting with `var` would be read as declarations only). ok is false
 // when it rewrote none.
 func (s *Session) typeIndexDefines(src string) (out string, ok bool) {
-	f, err := parser.ParseFile(token.NewFileSet(), "", stmtPrefix+src+"\n}", 0)
-	if err != nil {
+	body, parsed := parseStmtUnit(src)
+	if !parsed {
 		return "", false
 	}
 	base := token.Pos(len(stmtPrefix) + 1) // file offsets start at Pos 1
 	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
 	var b strings.Builder
 	last := 0
-	for _, st := range f.Decls[0].(*ast.FuncDecl).Body.List {
-		a, isAssign := st.(*ast.AssignStmt)
-		if isAssign && a.Tok == token.DEFINE && len(a.Lhs) == 1 && len(a.Rhs) == 1 && hasIndex(a.Rhs[0]) {
-			id, isName := a.Lhs[0].(*ast.Ident)
-			t, found := tw.typeOf(a.Rhs[0])
-			if isName && id.Name != "_" && found {
+	for _, st := range body {
+		if id, a, isDef := indexDefine(st); isDef {
+			if t, found := tw.typeOf(a.Rhs[0]); found {
 				if name, named := s.typeName(t); named {
 					b.WriteString(src[last:int(a.Pos()-base)])
 					fmt.Fprintf(&b, "%s := *new(%s); %s = ", id.Name, name, id.Name)
@@ -56,6 +53,31 @@ func (s *Session) typeIndexDefines(src string) (out string, ok bool) {
 	}
 	b.WriteString(src[last:])
 	return b.String(), true
+}
+
+// parseStmtUnit parses a statement unit as the body of a function (how the
+// session reads a cell's statements); ok is false if it does not parse.
+func parseStmtUnit(src string) (body []ast.Stmt, ok bool) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", stmtPrefix+src+"\n}", 0)
+	if err != nil {
+		return nil, false
+	}
+	return f.Decls[0].(*ast.FuncDecl).Body.List, true
+}
+
+// indexDefine reports whether st is the definition yaegi fails on at the
+// top level, `name := expr` with an index expression in expr, and returns
+// its name and the statement.
+func indexDefine(st ast.Stmt) (*ast.Ident, *ast.AssignStmt, bool) {
+	a, ok := st.(*ast.AssignStmt)
+	if !ok || a.Tok != token.DEFINE || len(a.Lhs) != 1 || len(a.Rhs) != 1 || !hasIndex(a.Rhs[0]) {
+		return nil, nil, false
+	}
+	id, ok := a.Lhs[0].(*ast.Ident)
+	if !ok || id.Name == "_" {
+		return nil, nil, false
+	}
+	return id, a, true
 }
 
 func hasIndex(e ast.Expr) bool {
