@@ -133,8 +133,13 @@ func TestSamplerBatchKeepsImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Up to float rounding: the layers that take BLAS products (weights of
+	// 1x1 and output convolutions, attention) multiply matrices whose sizes
+	// follow the batch, and OpenBLAS may pick another kernel, so another
+	// summation order, for another size (seen on an AVX2-only CPU: 4.6e-5
+	// after 3 steps). An image mixed up with another differs by O(1).
 	for i := range a.Data {
-		if d := a.Data[i] - b.Data[i]; d > 1e-5 || d < -1e-5 {
+		if d := a.Data[i] - b.Data[i]; d > 2e-4 || d < -2e-4 {
 			t.Fatalf("image value %d: %v with batch 100, %v with batch 2", i, a.Data[i], b.Data[i])
 		}
 	}
