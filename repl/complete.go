@@ -225,14 +225,10 @@ func (s *Session) membersOf(base string) []string {
 func (s *Session) typeOf(parts []string) (reflect.Type, bool) {
 	if path, ok := s.pathOf(parts[0]); ok && len(parts) >= 2 {
 		v, ok := packageSymbols(path)[parts[1]]
-		if !ok || v.Kind() == reflect.Func {
-			return nil, false
+		if !ok || !v.CanAddr() {
+			return nil, false // a function, a type or a constant: only variables are addressable
 		}
-		t := v.Type()
-		if v.Kind() == reflect.Pointer && v.IsNil() {
-			return nil, false // a type, not a variable
-		}
-		return fieldChain(t, parts[2:])
+		return fieldChain(v.Type(), parts[2:])
 	}
 	v, ok := s.globals()[parts[0]]
 	if !ok || !v.IsValid() {

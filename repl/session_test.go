@@ -525,6 +525,7 @@ func TestComplete(t *testing.T) {
 		{"x.Sha", "Shape", 2},
 		{"x.Clo", "Clone", 2},
 		{"p.Na", "Name", 2},
+		{"plots.BaseFont.Typ", "Typeface", 15}, // a package variable's field
 		{"y := myVar", "myVariable", 5},
 		{"fu", "func", 0},
 		{"ap", "append", 0},
