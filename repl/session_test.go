@@ -73,6 +73,11 @@ type chart struct{}
 
 func (chart) PNG() ([]byte, error) { return []byte("\x89PNG fake"), nil }
 
+// badChart's rendering panics, as a chart with broken data may.
+type badChart struct{}
+
+func (badChart) PNG() ([]byte, error) { panic("no data to draw") }
+
 var helpers = map[string]map[string]reflect.Value{
 	"replhelp/replhelp": {
 		"Spin":     reflect.ValueOf(spin),
@@ -80,6 +85,7 @@ var helpers = map[string]map[string]reflect.Value{
 		"Explode":  reflect.ValueOf(explode),
 		"Print":    reflect.ValueOf(printCompiled),
 		"NewChart": reflect.ValueOf(func() chart { return chart{} }),
+		"BadChart": reflect.ValueOf(func() badChart { return badChart{} }),
 		"Image": reflect.ValueOf(func() image.Image {
 			m := image.NewGray(image.Rect(0, 0, 2, 2))
 			m.Set(1, 1, color.White)
@@ -135,6 +141,23 @@ func (f *fixture) evalErr(t *testing.T, code, kind string) *EvalError {
 		t.Fatalf("Eval(%q): kind %q (%v), want %q", code, ee.Kind, ee, kind)
 	}
 	return ee
+}
+
+// A value whose rendering panics is still a result: its text says what
+// happened, the session (and its output capture) goes on.
+func TestRenderingPanicKeepsSession(t *testing.T) {
+	f := newFixture(t)
+	f.eval(t, `import "replhelp"`)
+	res, err := f.s.Eval(context.Background(), "replhelp.BadChart()")
+	if err != nil {
+		t.Fatalf("a value whose PNG panics: %v", err)
+	}
+	if !strings.Contains(res.Text, "no data to draw") || res.Bundle != nil {
+		t.Errorf("result text %q, bundle %v: want the panic named and no picture", res.Text, res.Bundle)
+	}
+	if got := f.eval(t, `fmt.Println("still here"); 1+1`); got != "2" || !strings.Contains(f.out.String(), "still here") {
+		t.Errorf("after the panic: %q, output %q", got, f.out.String())
+	}
 }
 
 func TestMixedCell(t *testing.T) {
