@@ -152,18 +152,21 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 	}
 	display.SetSink(s.emitDisplay)
 	s.cell.begin()
+	defer func() {
+		// A panic of the session's own code (a cell's are errors) must
+		// not leave fds 1 and 2 in the capture's pipes (its trace would
+		// vanish there, and Close would wait for the capture forever) nor
+		// the cell marked running.
+		if r := recover(); r != nil {
+			if s.capture != nil {
+				s.capture.end()
+			}
+			s.cell.end()
+			panic(r)
+		}
+	}()
 	if s.capture != nil {
 		s.capture.begin()
-		defer func() {
-			// A panic of the session's own code (a cell's are errors)
-			// must not leave fds 1 and 2 in the capture's pipes: its
-			// trace would vanish there, and Close would wait for the
-			// capture forever.
-			if r := recover(); r != nil {
-				s.capture.end()
-				panic(r)
-			}
-		}()
 	}
 	stop := context.AfterFunc(ctx, s.Interrupt)
 	var res Result
