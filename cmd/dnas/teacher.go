@@ -99,31 +99,22 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 		if lr == 0 {
 			lr = p.LR / 2
 		}
-		var restartErr error
 		if kind == "training" {
-			if tr, err = dnas.ResumeTeacherTrainer(*restartFrom); err != nil {
-				return err
-			}
-			if tr.Preset.Name == p.Name {
-				restartErr = tr.WarmRestart(lr, *steps)
-			}
+			tr, err = dnas.ResumeTeacherTrainer(*restartFrom)
 		} else {
-			if t, err := dnas.LoadTeacher(*restartFrom); err != nil {
-				return err
-			} else if t.Preset.Name != p.Name {
-				return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, t.Preset.Name, p.Name, t.Preset.Name)
-			}
-			if tr, err = dnas.TeacherTrainerFromWeights(*restartFrom, common.seed); err != nil {
-				return err
-			}
-			restartErr = tr.WarmRestart(lr, *steps)
-			fmt.Fprintf(os.Stderr, "%s holds weights only: the live weights and the EMA start from them, Adam's moments from zero, data order and noise from --seed %d\n", *restartFrom, common.seed)
+			tr, err = dnas.TeacherTrainerFromWeights(*restartFrom, common.seed)
 		}
-		if tr != nil && tr.Preset.Name != p.Name {
+		if err != nil {
+			return err
+		}
+		if tr.Preset.Name != p.Name {
 			return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, tr.Preset.Name, p.Name, tr.Preset.Name)
 		}
-		if restartErr != nil {
-			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", restartErr)
+		if err := tr.WarmRestart(lr, *steps); err != nil {
+			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", err)
+		}
+		if kind != "training" {
+			fmt.Fprintf(os.Stderr, "%s holds weights only: the live weights and the EMA start from them, Adam's moments from zero, data order and noise from --seed %d\n", *restartFrom, common.seed)
 		}
 		decay := "then constant to"
 		if tr.Preset.LRDecay == "cosine" {
