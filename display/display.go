@@ -181,7 +181,18 @@ type Markdowner interface{ Markdown() string }
 // Render turns a value into a bundle when it has a rich representation: a
 // Data (or *Data), an image.Image, or a PNGer, SVGer, HTMLer or Markdowner.
 // It reports false for everything else (plain values are printed as text).
-func Render(v any) (Data, bool, error) {
+// A rendering that panics (a chart with broken data, a user type's PNG
+// method) is a failed rendering: false and an error naming the panic.
+func Render(v any) (d Data, ok bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			d, ok, err = Data{}, false, fmt.Errorf("it panicked: %v", r)
+		}
+	}()
+	return render(v)
+}
+
+func render(v any) (Data, bool, error) {
 	switch x := v.(type) {
 	case nil:
 		return Data{}, false, nil

@@ -544,7 +544,7 @@ func (s *Session) result(v reflect.Value) Result {
 		x = v.Interface()
 	}
 	r.Text = formatValue(x)
-	if d, ok, err := renderValue(x); ok {
+	if d, ok, err := display.Render(x); ok {
 		b := display.Data{Data: display.MIMEMap{}, Metadata: d.Metadata, ID: d.ID}
 		for k, val := range d.Data {
 			b.Data[k] = val
@@ -557,18 +557,6 @@ func (s *Session) result(v reflect.Value) Result {
 		r.Text += fmt.Sprintf(" (rendering it failed: %v)", err)
 	}
 	return r
-}
-
-// renderValue is display.Render made safe: a value whose rendering panics
-// (a chart with broken data, a user type's PNG method) is reported as a
-// failed rendering, an error, instead of unwinding through Eval.
-func renderValue(x any) (d display.Data, ok bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			d, ok, err = display.Data{}, false, fmt.Errorf("it panicked: %v", r)
-		}
-	}()
-	return display.Render(x)
 }
 
 // formatValue prints v as fmt's %v does, cut to maxText bytes.
