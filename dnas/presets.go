@@ -40,6 +40,13 @@ type TeacherPreset struct {
 	RestartStep int     `json:"restart_step,omitempty"`
 	RestartLR   float32 `json:"restart_lr,omitempty"`
 	FirstSteps  int     `json:"first_steps,omitempty"`
+	// EarlierRestarts records the restarts before RestartStep, oldest
+	// first, when a restarted run was restarted again: each cycle ran from
+	// its step until the next restart, along a cosine laid to end at its
+	// End. They only describe past steps (LearningRate); training follows
+	// the latest cycle. The first cycle then ends at FirstSteps, or at the
+	// first of these when FirstSteps is 0.
+	EarlierRestarts []LRRestart `json:"earlier_restarts,omitempty"`
 	// RestartInit, when set, says the restart began from a weights-only
 	// file (TeacherTrainerFromWeights): it is that teacher's ID. The
 	// weights and the EMA started from its weights, Adam's moments from
@@ -48,6 +55,15 @@ type TeacherPreset struct {
 
 	// SampleSteps is the default number of DDIM steps for this teacher.
 	SampleSteps int `json:"sample_steps"`
+}
+
+// LRRestart is one earlier warm restart of a teacher's learning-rate
+// schedule (TeacherPreset.EarlierRestarts): from Step the rate warmed up to
+// LR, then decayed along the preset's LRDecay towards its floor at End.
+type LRRestart struct {
+	Step int     `json:"step"`
+	LR   float32 `json:"lr"`
+	End  int     `json:"end"`
 }
 
 // teacherPresets are the three presets of the project (see the api notes):
@@ -149,8 +165,37 @@ func (p TeacherPreset) Validate() error {
 		return fmt.Errorf("preset %q: a cosine restart at step %d needs MinLR (%v) <= its learning rate (%v) and Steps (%d) > %d (the restart step plus the %d warm-up steps)",
 			p.Name, p.RestartStep, p.MinLR, p.RestartLR, p.Steps, p.RestartStep+p.WarmupSteps, p.WarmupSteps)
 	}
+	if err := p.validateEarlierRestarts(); err != nil {
+		return err
+	}
 	if _, err := p.NoiseSchedule(); err != nil {
 		return fmt.Errorf("preset %q: %w", p.Name, err)
+	}
+	return nil
+}
+
+// validateEarlierRestarts checks EarlierRestarts: they need a latest
+// restart after them, rise step by step, and each needs a rate and (for a
+// cosine) a cycle longer than the warm-up.
+func (p TeacherPreset) validateEarlierRestarts() error {
+	if len(p.EarlierRestarts) > 0 && p.RestartStep == 0 {
+		return fmt.Errorf("preset %q: %d earlier restarts need a latest restart step", p.Name, len(p.EarlierRestarts))
+	}
+	prev := p.WarmupSteps
+	for i, r := range p.EarlierRestarts {
+		next := p.RestartStep
+		if i+1 < len(p.EarlierRestarts) {
+			next = p.EarlierRestarts[i+1].Step
+		}
+		switch {
+		case r.Step <= prev || r.Step >= next:
+			return fmt.Errorf("preset %q: earlier restart %d at step %d must come after step %d and before step %d (restarts rise step by step, after the first warm-up)", p.Name, i+1, r.Step, prev, next)
+		case !(r.LR > 0) || (p.LRDecay == "cosine" && r.LR < p.MinLR):
+			return fmt.Errorf("preset %q: earlier restart %d at step %d needs a learning rate > 0 and >= MinLR (%v), not %v", p.Name, i+1, r.Step, p.MinLR, r.LR)
+		case p.LRDecay == "cosine" && r.End <= r.Step+p.WarmupSteps:
+			return fmt.Errorf("preset %q: earlier restart %d at step %d ends at step %d, within its %d warm-up steps", p.Name, i+1, r.Step, r.End, p.WarmupSteps)
+		}
+		prev = r.Step
 	}
 	return nil
 }

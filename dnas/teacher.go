@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"dnas/dnas/checkpoint"
@@ -255,7 +256,8 @@ func (tr *TeacherTrainer) lr(s int) float32 {
 // LearningRate is the preset's learning rate at optimiser step s (1-based):
 // a linear warm-up over WarmupSteps to LR, then constant or a half cosine
 // down to MinLR at Steps; after a warm restart (RestartStep > 0) the steps
-// past RestartStep run the same shape again from RestartLR.
+// past RestartStep run the same shape again from RestartLR, and the steps
+// of each earlier restart (EarlierRestarts) the shape of that cycle.
 func (p TeacherPreset) LearningRate(s int) float32 {
 	start, peak, end := 0, p.LR, p.Steps
 	if p.RestartStep > 0 {
@@ -263,6 +265,11 @@ func (p TeacherPreset) LearningRate(s int) float32 {
 			start, peak = p.RestartStep, p.RestartLR
 		} else {
 			end = p.firstCycleEnd()
+			for _, r := range p.EarlierRestarts {
+				if s > r.Step {
+					start, peak, end = r.Step, r.LR, r.End
+				}
+			}
 		}
 	}
 	w := p.WarmupSteps
@@ -282,6 +289,9 @@ func (p TeacherPreset) firstCycleEnd() int {
 	if p.FirstSteps > 0 {
 		return p.FirstSteps
 	}
+	if len(p.EarlierRestarts) > 0 {
+		return p.EarlierRestarts[0].Step
+	}
 	return p.RestartStep
 }
 
@@ -291,7 +301,8 @@ func (p TeacherPreset) firstCycleEnd() int {
 // EMA, Adam moments, data order and RNG carry on, so it is the same run
 // taken further on a fresh schedule; the checkpoint records the restart,
 // so a resume follows it, and LearningRate still describes the steps
-// before it. A schedule holds one restart.
+// before it. A restarted run can be restarted again: the cycle it was on
+// is then kept in EarlierRestarts.
 func (tr *TeacherTrainer) WarmRestart(lr float32, steps int) error {
 	if steps <= tr.StepNum {
 		return fmt.Errorf("dnas: a warm restart at step %d needs a longer total than %d steps", tr.StepNum, steps)
@@ -300,12 +311,18 @@ func (tr *TeacherTrainer) WarmRestart(lr float32, steps int) error {
 		return fmt.Errorf("dnas: a warm restart needs a trained run (this one is at step 0): start a fresh run instead")
 	}
 	p := tr.Preset
-	if p.RestartStep > 0 {
-		return fmt.Errorf("dnas: this run was already restarted at step %d: a schedule holds one restart", p.RestartStep)
-	}
-	p.FirstSteps = 0 // the first cycle ended where it was planned to
-	if p.Steps != tr.StepNum {
-		p.FirstSteps = p.Steps // it was cut short (or ran on at its floor)
+	switch {
+	case p.RestartStep == tr.StepNum:
+		// Restarted here and not trained since: lay that restart anew.
+	case p.RestartStep > 0:
+		// The cycle it was on becomes an earlier one (a fresh slice: the
+		// old preset value keeps its own).
+		p.EarlierRestarts = append(slices.Clip(p.EarlierRestarts), LRRestart{Step: p.RestartStep, LR: p.RestartLR, End: p.Steps})
+	default:
+		p.FirstSteps = 0 // the first cycle ended where it was planned to
+		if p.Steps != tr.StepNum {
+			p.FirstSteps = p.Steps // it was cut short (or ran on at its floor)
+		}
 	}
 	p.RestartStep, p.RestartLR, p.Steps = tr.StepNum, lr, steps
 	if err := p.Validate(); err != nil {
@@ -542,7 +559,7 @@ func TeacherTrainerFromWeights(path string, seed uint64) (*TeacherTrainer, error
 	if p.RestartStep > 0 {
 		// The file's schedule held a restart of its own: the next one
 		// replaces it, its first cycle taken to end where the file stopped.
-		p.RestartStep, p.RestartLR, p.FirstSteps, p.Steps = 0, 0, 0, t.Step
+		p.RestartStep, p.RestartLR, p.FirstSteps, p.Steps, p.EarlierRestarts = 0, 0, 0, t.Step, nil
 	}
 	p.RestartInit = t.ID()
 	tr, err := newTeacherTrainer(p, seed)

@@ -355,6 +355,27 @@ func TestTeacherWarmRestartSchedule(t *testing.T) {
 			t.Errorf("restarted cycle, step %d: LR %v, want %v", c.s, got, c.want)
 		}
 	}
+	// Restarted again at step 2000, half way through the second cycle: the
+	// steps before keep their rates, the first cycle still ends at 1000.
+	two := r
+	two.EarlierRestarts = []LRRestart{{Step: 1000, LR: 5e-4, End: 3000}}
+	two.RestartStep, two.RestartLR, two.Steps = 2000, 2e-4, 4000
+	if err := two.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []int{1, 400, 1000, 1050, 1500, 2000} {
+		if got, want := two.LearningRate(s), r.LearningRate(s); got != want {
+			t.Errorf("step %d before the second restart: LR %v, was %v", s, got, want)
+		}
+	}
+	for _, c := range []struct {
+		s    int
+		want float32
+	}{{2050, 1e-4}, {2100, 2e-4}, {3050, (2e-4 + p.MinLR) / 2}, {4000, p.MinLR}} {
+		if got := two.LearningRate(c.s); !near(got, c.want) {
+			t.Errorf("second restart, step %d: LR %v, want %v", c.s, got, c.want)
+		}
+	}
 	// Restarted half way through the first cycle: that cycle's record still
 	// heads for its planned end.
 	mid := p
@@ -374,6 +395,13 @@ func TestTeacherWarmRestartSchedule(t *testing.T) {
 		{func(q *TeacherPreset) { q.RestartStep = -1 }, "must be >= 0"},
 		{func(q *TeacherPreset) { q.RestartStep = 50 }, "within its 100 warm-up steps"},
 		{func(q *TeacherPreset) { q.RestartStep, q.FirstSteps = 0, 500 }, "needs a restart step"},
+		{func(q *TeacherPreset) { q.EarlierRestarts = []LRRestart{{Step: 1000, LR: 5e-4, End: 3000}} }, "must come after step 100 and before step 1000"},
+		{func(q *TeacherPreset) { q.EarlierRestarts = []LRRestart{{Step: 600, LR: 0, End: 900}} }, "needs a learning rate > 0"},
+		{func(q *TeacherPreset) { q.EarlierRestarts = []LRRestart{{Step: 600, LR: 5e-4, End: 650}} }, "within its 100 warm-up steps"},
+		{func(q *TeacherPreset) {
+			q.EarlierRestarts = []LRRestart{{Step: 600, LR: 5e-4, End: 900}, {Step: 500, LR: 5e-4, End: 900}}
+		}, "earlier restart 1 at step 600 must come after step 100 and before step 500"},
+		{func(q *TeacherPreset) { q.RestartStep, q.EarlierRestarts = 0, []LRRestart{{Step: 600, LR: 5e-4, End: 900}} }, "need a latest restart step"},
 	} {
 		q := r
 		c.mutate(&q)
@@ -407,8 +435,12 @@ func TestTeacherWarmRestartIsOneRun(t *testing.T) {
 	if err := a.WarmRestart(5e-4, 9); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.WarmRestart(5e-4, 12); err == nil || !strings.Contains(err.Error(), "already restarted at step 4") {
-		t.Errorf("second restart: %v", err)
+	// Restarted again before training on: that restart is laid anew.
+	if err := a.WarmRestart(3e-4, 12); err != nil || a.Preset.RestartLR != 3e-4 || a.Preset.Steps != 12 || a.Preset.EarlierRestarts != nil {
+		t.Fatalf("restart laid anew: %v, preset %+v", err, a.Preset)
+	}
+	if err := a.WarmRestart(5e-4, 9); err != nil {
+		t.Fatal(err)
 	}
 	if a.Preset.RestartStep != 4 || a.Preset.FirstSteps != 0 || a.Preset.Steps != 9 {
 		t.Fatalf("restarted preset %+v", a.Preset)
@@ -431,21 +463,38 @@ func TestTeacherWarmRestartIsOneRun(t *testing.T) {
 	if err := b.Train(context.Background(), 3); err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := NewTeacherTrainer(a.Preset, 3)
+	// A second restart at step 9: the cycle of steps 5-9 is kept as an
+	// earlier one, so the preset still describes (and reproduces) them.
+	once := b.Preset
+	if err := b.WarmRestart(3e-4, 14); err != nil {
+		t.Fatal(err)
+	}
+	if want := []LRRestart{{Step: 4, LR: 5e-4, End: 9}}; !reflect.DeepEqual(b.Preset.EarlierRestarts, want) || b.Preset.RestartStep != 9 || b.Preset.RestartLR != 3e-4 {
+		t.Fatalf("twice-restarted preset %+v, want earlier restarts %+v", b.Preset, want)
+	}
+	for s := 1; s <= 9; s++ {
+		if got, want := b.Preset.LearningRate(s), once.LearningRate(s); got != want {
+			t.Errorf("step %d before the second restart: LR %v, was %v", s, got, want)
+		}
+	}
+	if err := b.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := NewTeacherTrainer(b.Preset, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fresh.Reporter = progress.Discard
-	if err := fresh.Train(context.Background(), 9); err != nil {
+	if err := fresh.Train(context.Background(), 12); err != nil {
 		t.Fatal(err)
 	}
 	for i := range fresh.params {
 		if !sameBits(fresh.params[i].Data, b.params[i].Data) || !sameBits(fresh.EMA.Shadow[i], b.EMA.Shadow[i]) {
-			t.Fatalf("param %d: 4 steps + restart + 5 steps differs from 9 steps of the restarted preset", i)
+			t.Fatalf("param %d: 4 steps + restart + 5 steps + restart + 3 steps differs from 12 steps of the restarted preset", i)
 		}
 	}
-	if fresh.Preset.LearningRate(6) == p.LearningRate(6) {
-		t.Fatal("the restart did not change the rate after it")
+	if fresh.Preset.LearningRate(6) == p.LearningRate(6) || fresh.Preset.LearningRate(11) == once.LearningRate(11) {
+		t.Fatal("a restart did not change the rate after it")
 	}
 }
 

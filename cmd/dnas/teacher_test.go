@@ -117,6 +117,15 @@ func TestTeacherRestartFrom(t *testing.T) {
 	if tr, err = dnas.ResumeTeacherTrainer(filepath.Join(dst, "train.safetensors")); err != nil || tr.StepNum != 7 || tr.Preset.RestartStep != 3 {
 		t.Fatalf("resumed restarted run: %v, step %d, restart at %d; want 7 and 3", err, tr.StepNum, tr.Preset.RestartStep)
 	}
+	// A restarted run restarts again: its cycle is kept as an earlier one.
+	third := filepath.Join(dir, "third")
+	if err := runTeacher(flags(third, "--restart-from", filepath.Join(dst, "train.safetensors"), "--restart-lr", "2e-4", "--steps", "9")); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err = dnas.ResumeTeacherTrainer(filepath.Join(third, "train.safetensors")); err != nil || tr.StepNum != 9 || tr.Preset.RestartStep != 7 ||
+		len(tr.Preset.EarlierRestarts) != 1 || tr.Preset.EarlierRestarts[0].Step != 3 {
+		t.Fatalf("restart of a restarted run: %v, %+v; want step 9, a restart at 7 after one at 3", err, tr)
+	}
 	// Resumed without --steps, a run goes on to its own length (5 here),
 	// not the preset's (200 for tiny).
 	long := filepath.Join(dir, "long")

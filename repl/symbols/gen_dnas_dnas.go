@@ -91,6 +91,7 @@ func init() {
 		"EvalReport":          reflect.ValueOf((*dnas.EvalReport)(nil)),
 		"GlobalSearchOptions": reflect.ValueOf((*dnas.GlobalSearchOptions)(nil)),
 		"JointLossSchedule":   reflect.ValueOf((*dnas.JointLossSchedule)(nil)),
+		"LRRestart":           reflect.ValueOf((*dnas.LRRestart)(nil)),
 		"LossScalePoint":      reflect.ValueOf((*dnas.LossScalePoint)(nil)),
 		"LossScaleSweep":      reflect.ValueOf((*dnas.LossScaleSweep)(nil)),
 		"ModelResult":         reflect.ValueOf((*dnas.ModelResult)(nil)),
