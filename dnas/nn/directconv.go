@@ -49,18 +49,32 @@ type directGeom struct {
 // or AVX2 with FMA.
 func directKernel() bool { return useAVX512 || useAVX2 }
 
-// directBlock computes one 8x48 block: for o < 8 and p < 48,
-// y[o·ldy + p] = bias[o] + Σ_{l<n} w[l·8+o] · x[offs[l]+p], by the AVX-512
-// kernel or by four calls of the AVX2 one. Either way every output sums its
-// n terms in order with one FMA each, so the bits are the same.
-func directBlock(x []float32, offs []int64, w []float32, n int, bias, y []float32, ldy int) {
+// directPixels rounds a row of n output columns up to what the kernel
+// computes: whole blocks of 48 pixels for the AVX-512 kernel, half blocks
+// (24) for the AVX2 one, whose calls are 24 pixels wide (at 7x7 a padded
+// row of 63 columns is then 72, not 96: a quarter less work).
+func directPixels(n int) int {
+	g := directBlockPixels
+	if !useAVX512 {
+		g = directBlockPixels / 2
+	}
+	return (n + g - 1) / g * g
+}
+
+// directBlock computes one block of 8 channels by 48 pixels, or by the 24
+// of a last half block (pixels, which only the AVX2 kernel is asked for):
+// for o < 8 and p < pixels, y[o·ldy + p] = bias[o] + Σ_{l<n} w[l·8+o] ·
+// x[offs[l]+p], by the AVX-512 kernel or by calls of the AVX2 one. Either
+// way every output sums its n terms in order with one FMA each, so the bits
+// are the same.
+func directBlock(x []float32, offs []int64, w []float32, n int, bias, y []float32, ldy, pixels int) {
 	if useAVX512 {
 		directConv8x48(&x[0], &offs[0], &w[0], n, &bias[0], &y[0], ldy)
 		return
 	}
 	const hc, hp = directBlockChans / 2, directBlockPixels / 2
 	for o := 0; o < directBlockChans; o += hc {
-		for p := 0; p < directBlockPixels; p += hp {
+		for p := 0; p < pixels; p += hp {
 			directConv4x24(&x[p], &offs[0], &w[o], n, &bias[o], &y[o*ldy+p], ldy)
 		}
 	}
@@ -81,7 +95,7 @@ func (c *Conv2d) directSetup() {
 	g := &c.dgeom
 	g.hs, g.ws = (hp+s-1)/s, (wp+s-1)/s
 	g.plane = g.hs * g.ws
-	g.npix = (c.oh*g.ws + directBlockPixels - 1) / directBlockPixels * directBlockPixels
+	g.npix = directPixels(c.oh * g.ws)
 	g.inLen = c.Cin*s*s*g.plane + g.npix + k*g.ws + k
 	l := c.Cin * k * k
 	if cap(c.doffs) < l {
@@ -177,9 +191,10 @@ func (c *Conv2d) directForward(ci int, sc *convScratch) {
 	// about 48 + (K-1)·WS values) stay in the L1 cache while every block of
 	// output channels uses them; the weights stream in order.
 	for pb := 0; pb < g.npix; pb += directBlockPixels {
+		px := min(directBlockPixels, g.npix-pb)
 		for cb := range c.Cout / directBlockChans {
 			directBlock(buf[pb:], c.doffs, c.dw8[cb*directBlockChans*l:], l, bias[cb*directBlockChans:],
-				ypw[cb*directBlockChans*g.npix+pb:], g.npix)
+				ypw[cb*directBlockChans*g.npix+pb:], g.npix, px)
 		}
 	}
 	yn, ohw := c.y.Sample(n0), c.oh*c.ow
@@ -222,7 +237,7 @@ func (c *Conv2d) directBackSetup() {
 	wp, ph, n := c.shiftGeom()
 	k, kk := c.K, c.K*c.K
 	l := c.Cout * kk
-	c.bnpix = (n + directBlockPixels - 1) / directBlockPixels * directBlockPixels
+	c.bnpix = directPixels(n)
 	if cap(c.boffs) < l {
 		c.boffs = make([]int64, l)
 	}
@@ -267,9 +282,10 @@ func (c *Conv2d) directBackward(dypad []float32, sc *convScratch, dxn []float32)
 	sc.outBuf = convGrow(sc.outBuf, c.Cin*npix)
 	out := sc.outBuf
 	for pb := 0; pb < npix; pb += directBlockPixels { // as in directForward
+		px := min(directBlockPixels, npix-pb)
 		for cb := range c.Cin / directBlockChans {
 			directBlock(dypad[pb:], c.boffs, c.bw8[cb*directBlockChans*l:], l, c.bzero[cb*directBlockChans:],
-				out[cb*directBlockChans*npix+pb:], npix)
+				out[cb*directBlockChans*npix+pb:], npix, px)
 		}
 	}
 	h, wd := c.h, c.w

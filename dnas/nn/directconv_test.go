@@ -50,7 +50,7 @@ func TestDirectConvKernel(t *testing.T) {
 			ldy := 61
 			got := make([]float32, 7*ldy+directBlockPixels)
 			want := make([]float32, len(got))
-			directBlock(x, offs, w, n, bias, got, ldy)
+			directBlock(x, offs, w, n, bias, got, ldy, directBlockPixels)
 			directConvRef(x, offs, w, bias, want, ldy)
 			for o := range directBlockChans {
 				for p := range directBlockPixels {
@@ -61,6 +61,27 @@ func TestDirectConvKernel(t *testing.T) {
 				}
 			}
 			outs[kernel] = append(outs[kernel], got)
+			if kernel != "avx2" {
+				continue
+			}
+			// A half block (the AVX2 kernel's last 24 pixels of a row)
+			// writes those and nothing past them.
+			half := make([]float32, len(got))
+			for i := range half {
+				half[i] = float32(math.NaN())
+			}
+			directBlock(x, offs, w, n, bias, half, ldy, directBlockPixels/2)
+			for o := range directBlockChans {
+				for p := range directBlockPixels {
+					h, g := half[o*ldy+p], got[o*ldy+p]
+					if p < directBlockPixels/2 && math.Float32bits(h) != math.Float32bits(g) {
+						t.Fatalf("n=%d: half block y[%d, %d] = %v, the whole block's is %v", n, o, p, h, g)
+					}
+					if p >= directBlockPixels/2 && !math.IsNaN(float64(h)) {
+						t.Fatalf("n=%d: a half block wrote y[%d, %d] = %v, past its 24 pixels", n, o, p, h)
+					}
+				}
+			}
 		}
 	})
 	if a, b := outs["avx512"], outs["avx2"]; a != nil && b != nil {
