@@ -401,7 +401,9 @@ func TestTeacherWarmRestartSchedule(t *testing.T) {
 		{func(q *TeacherPreset) {
 			q.EarlierRestarts = []LRRestart{{Step: 600, LR: 5e-4, End: 900}, {Step: 500, LR: 5e-4, End: 900}}
 		}, "earlier restart 1 at step 600 must come after step 100 and before step 500"},
-		{func(q *TeacherPreset) { q.RestartStep, q.EarlierRestarts = 0, []LRRestart{{Step: 600, LR: 5e-4, End: 900}} }, "need a latest restart step"},
+		{func(q *TeacherPreset) {
+			q.RestartStep, q.EarlierRestarts = 0, []LRRestart{{Step: 600, LR: 5e-4, End: 900}}
+		}, "need a latest restart step"},
 	} {
 		q := r
 		c.mutate(&q)

@@ -4,7 +4,7 @@ convolution (see dnas/nn/directconv.go). Run from the repository root:
 
     python3 tools/gen_directconv.py > dnas/nn/directconv_amd64.s
 
-Two kernels, fully unrolled over their blocks, which is why they are generated
+Kernels fully unrolled over their blocks, which is why they are generated
 rather than written by hand:
   directConv8x48  AVX-512: 8 output channels x 3 vectors of 16 pixels
   directConv4x24  AVX2+FMA: 4 output channels x 3 vectors of 8 pixels (the
@@ -12,6 +12,9 @@ rather than written by hand:
                   a broadcast weight); four calls make one 8x48 block
 Both add the terms of every output in the same order, one FMA each, so the
 two give the same bits.
+  dwGrad4x3, dwGrad4x1  AVX2+FMA: the weight gradient of same-size convolutions
+                  (directgrad.go), 4 output channels x 3 (or 1) weights,
+                  summed in 8 lanes over pixels and samples
 """
 
 WCH = 8  # weights per term in the layout (w[l*8 + o]), whatever the kernel's block
@@ -83,4 +86,75 @@ w("// channel). 12 YMM accumulators; each term loads 3 vectors of 8 pixels and")
 w("// broadcasts 4 weights, for 12 fused multiply-adds.")
 w("")
 kernel("directConv4x24", "4", "Y", 32, 4, 3, [12, 13, 14], [15])
+
+
+def gradkernel(name, lt):
+    """The weight-gradient kernel: 4 output channels x lt weight columns,
+    accumulators Y0..Y(4*lt-1) (index o*lt + t), x vectors Y12.., dy Y15."""
+    w("// func %s(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)" % name)
+    w("TEXT ·%s(SB), NOSPLIT, $0-72" % name)
+    for i in range(4 * lt):
+        w("\tVXORPS Y%d, Y%d, Y%d" % (i, i, i))
+    w("\tMOVQ ns+40(FP), DX")
+    w("\tTESTQ DX, DX")
+    w("\tJZ done%s" % name)
+    w("\tMOVQ n+32(FP), CX")
+    w("\tTESTQ CX, CX")
+    w("\tJZ done%s" % name)
+    w("\tMOVQ dy+0(FP), DI")
+    w("\tMOVQ x+8(FP), SI")
+    w("\tMOVQ ldo+24(FP), BX")
+    w("\tSHLQ $2, BX")
+    w("sample%s:" % name)
+    xp = ["R8", "R9", "R10"][:lt]
+    w("\tMOVQ offs+16(FP), R8")
+    for t in range(lt - 1, -1, -1):  # R8 last: it holds the table's address until then
+        w("\tMOVQ %d(R8), %s" % (8 * t, xp[t]))
+    for t in range(lt):
+        w("\tLEAQ (SI)(%s*4), %s" % (xp[t], xp[t]))
+    w("\tLEAQ (DI)(BX*1), R11")
+    w("\tLEAQ (DI)(BX*2), R12")
+    w("\tLEAQ (R11)(BX*2), R13")
+    w("\tMOVQ n+32(FP), CX")
+    w("\tSHLQ $5, CX")
+    w("\tXORQ AX, AX")
+    w("loop%s:" % name)
+    for t in range(lt):
+        w("\tVMOVUPS (%s)(AX*1), Y%d" % (xp[t], 12 + t))
+    for o, row in enumerate(["DI", "R11", "R12", "R13"]):
+        w("\tVMOVUPS (%s)(AX*1), Y15" % row)
+        for t in range(lt):
+            w("\tVFMADD231PS Y%d, Y15, Y%d" % (12 + t, o * lt + t))
+    w("\tADDQ $32, AX")
+    w("\tCMPQ AX, CX")
+    w("\tJLT loop%s" % name)
+    w("\tMOVQ sdy+48(FP), CX")
+    w("\tLEAQ (DI)(CX*4), DI")
+    w("\tMOVQ sx+56(FP), CX")
+    w("\tLEAQ (SI)(CX*4), SI")
+    w("\tDECQ DX")
+    w("\tJNZ sample%s" % name)
+    w("done%s:" % name)
+    w("\tMOVQ out+64(FP), DI")
+    for i in range(4 * lt):
+        w("\tVMOVUPS Y%d, %d(DI)" % (i, 32 * i))
+    w("\tVZEROUPPER")
+    w("\tRET")
+
+
+w("")
+w("// dwGrad4x3 is the weight-gradient kernel of the direct convolution")
+w("// (directgrad.go): for o < 4 and t < 3 it sums, in 8 lanes,")
+w("//")
+w("//\tout[(o·3 + t)·8 + k] = Σ_{s<ns} Σ_{i<n} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]")
+w("//")
+w("// 12 YMM accumulators; each step loads 3 vectors of x and, one after the")
+w("// other, the 4 rows' vectors of dy, for 12 fused multiply-adds.")
+w("")
+gradkernel("dwGrad4x3", 3)
+w("")
+w("// dwGrad4x1 is dwGrad4x3 for one column (t < 1): the tail of a row of")
+w("// weights whose length is not a multiple of 3.")
+w("")
+gradkernel("dwGrad4x1", 1)
 print("\n".join(out))

@@ -96,6 +96,8 @@ type Conv2d struct {
 	bw8                  []float32    // these flipped weights blocked by 8 input channels,
 	bzero                []float32    // a zero bias
 	bnpix                int          // and this many output columns per channel
+	gdirect              bool         // this Backward computes dW by the direct kernels (directgrad.go),
+	goffs                []int64      // with these offsets into padded x
 	fwdWorker, bwdWorker func(lo, hi int)
 }
 
@@ -365,9 +367,13 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	c.dy, c.dxOut = dy, dx
 	c.plan(c.n, false, c.sameSize())
 	c.bdirect = c.directBackOK()
+	c.gdirect = c.directGradOK()
 	switch {
 	case c.bdirect:
 		c.directBackSetup()
+		if c.gdirect {
+			c.directGradSetup()
+		}
 	case c.shift:
 		c.shiftWeights(true)
 	case c.sameSize():
@@ -414,6 +420,8 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 			clear(db)
 			for ci := g * c.chunks / c.groups; ci < (g+1)*c.chunks/c.groups; ci++ {
 				switch {
+				case c.gdirect:
+					c.directGradChunk(ci, sc, dw, db)
 				case c.shift:
 					c.shiftBackward(ci, sc, dw, db)
 				case c.sameSize():
@@ -434,6 +442,9 @@ func (c *Conv2d) backwardWorker(lo, hi int) {
 // collection), and the order of their additions would vary from run to run.
 func (c *Conv2d) addGrads(dw, db []float32) {
 	switch {
+	case c.gdirect:
+		// The direct kernels sum in W's own layout.
+		addTo(c.W.Grad, dw)
 	case c.shift:
 		// dw holds, per kernel offset r = u·K+v, a [Cout, Cin] block.
 		kk, ck := c.K*c.K, c.Cout*c.Cin
@@ -890,6 +901,7 @@ func (c *Conv2d) col2im(dcol []float32, ld, off int, dxn []float32) {
 type convScratch struct {
 	colBuf, stageBuf, dwBuf, dbBuf []float32
 	padBuf, outBuf                 []float32 // the direct input gradient's padded dy and output
+	xpadBuf                        []float32 // the direct weight gradient's padded x
 }
 
 func (s *convScratch) col(n int) []float32   { s.colBuf = convGrow(s.colBuf, n); return s.colBuf }

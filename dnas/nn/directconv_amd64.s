@@ -199,3 +199,152 @@ store4:
 	VMOVUPS Y11, 64(DI)
 	VZEROUPPER
 	RET
+
+// dwGrad4x3 is the weight-gradient kernel of the direct convolution
+// (directgrad.go): for o < 4 and t < 3 it sums, in 8 lanes,
+//
+//	out[(o·3 + t)·8 + k] = Σ_{s<ns} Σ_{i<n} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]
+//
+// 12 YMM accumulators; each step loads 3 vectors of x and, one after the
+// other, the 4 rows' vectors of dy, for 12 fused multiply-adds.
+
+// func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)
+TEXT ·dwGrad4x3(SB), NOSPLIT, $0-72
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ ns+40(FP), DX
+	TESTQ DX, DX
+	JZ donedwGrad4x3
+	MOVQ n+32(FP), CX
+	TESTQ CX, CX
+	JZ donedwGrad4x3
+	MOVQ dy+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ ldo+24(FP), BX
+	SHLQ $2, BX
+sampledwGrad4x3:
+	MOVQ offs+16(FP), R8
+	MOVQ 16(R8), R10
+	MOVQ 8(R8), R9
+	MOVQ 0(R8), R8
+	LEAQ (SI)(R8*4), R8
+	LEAQ (SI)(R9*4), R9
+	LEAQ (SI)(R10*4), R10
+	LEAQ (DI)(BX*1), R11
+	LEAQ (DI)(BX*2), R12
+	LEAQ (R11)(BX*2), R13
+	MOVQ n+32(FP), CX
+	SHLQ $5, CX
+	XORQ AX, AX
+loopdwGrad4x3:
+	VMOVUPS (R8)(AX*1), Y12
+	VMOVUPS (R9)(AX*1), Y13
+	VMOVUPS (R10)(AX*1), Y14
+	VMOVUPS (DI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VFMADD231PS Y13, Y15, Y1
+	VFMADD231PS Y14, Y15, Y2
+	VMOVUPS (R11)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	VFMADD231PS Y13, Y15, Y4
+	VFMADD231PS Y14, Y15, Y5
+	VMOVUPS (R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VFMADD231PS Y14, Y15, Y8
+	VMOVUPS (R13)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y9
+	VFMADD231PS Y13, Y15, Y10
+	VFMADD231PS Y14, Y15, Y11
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT loopdwGrad4x3
+	MOVQ sdy+48(FP), CX
+	LEAQ (DI)(CX*4), DI
+	MOVQ sx+56(FP), CX
+	LEAQ (SI)(CX*4), SI
+	DECQ DX
+	JNZ sampledwGrad4x3
+donedwGrad4x3:
+	MOVQ out+64(FP), DI
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	VMOVUPS Y8, 256(DI)
+	VMOVUPS Y9, 288(DI)
+	VMOVUPS Y10, 320(DI)
+	VMOVUPS Y11, 352(DI)
+	VZEROUPPER
+	RET
+
+// dwGrad4x1 is dwGrad4x3 for one column (t < 1): the tail of a row of
+// weights whose length is not a multiple of 3.
+
+// func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)
+TEXT ·dwGrad4x1(SB), NOSPLIT, $0-72
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ ns+40(FP), DX
+	TESTQ DX, DX
+	JZ donedwGrad4x1
+	MOVQ n+32(FP), CX
+	TESTQ CX, CX
+	JZ donedwGrad4x1
+	MOVQ dy+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ ldo+24(FP), BX
+	SHLQ $2, BX
+sampledwGrad4x1:
+	MOVQ offs+16(FP), R8
+	MOVQ 0(R8), R8
+	LEAQ (SI)(R8*4), R8
+	LEAQ (DI)(BX*1), R11
+	LEAQ (DI)(BX*2), R12
+	LEAQ (R11)(BX*2), R13
+	MOVQ n+32(FP), CX
+	SHLQ $5, CX
+	XORQ AX, AX
+loopdwGrad4x1:
+	VMOVUPS (R8)(AX*1), Y12
+	VMOVUPS (DI)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y0
+	VMOVUPS (R11)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y1
+	VMOVUPS (R12)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VMOVUPS (R13)(AX*1), Y15
+	VFMADD231PS Y12, Y15, Y3
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT loopdwGrad4x1
+	MOVQ sdy+48(FP), CX
+	LEAQ (DI)(CX*4), DI
+	MOVQ sx+56(FP), CX
+	LEAQ (SI)(CX*4), SI
+	DECQ DX
+	JNZ sampledwGrad4x1
+donedwGrad4x1:
+	MOVQ out+64(FP), DI
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET

@@ -14,3 +14,11 @@ func directConv8x48(x *float32, offs *int64, w *float32, n int, bias *float32, y
 func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int) {
 	panic("nn: directConv4x24 has no implementation on this architecture")
 }
+
+func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32) {
+	panic("nn: dwGrad4x3 has no implementation on this architecture")
+}
+
+func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32) {
+	panic("nn: dwGrad4x1 has no implementation on this architecture")
+}

@@ -138,11 +138,12 @@ func testDirectConvMatchesBLASPaths(t *testing.T) {
 	}
 }
 
-// TestDirectConvBackwardMatchesBLASPaths compares the input gradient of the
-// direct kernel with the BLAS paths (and checks the weight gradients are
-// unchanged): the shifted-product path at 28x28 (one sample per chunk) and
-// the im2col path at small sizes (several samples per chunk, a last chunk of
-// one).
+// TestDirectConvBackwardMatchesBLASPaths compares the input and weight
+// gradients of the direct kernels with the BLAS paths: the shifted-product
+// path at 28x28 (one sample per chunk) and the im2col path at small sizes
+// (several samples per chunk, a last chunk of one); weight rows whose length
+// is not a multiple of the kernel's 3 columns; output channels not in 4s
+// (BLAS weight gradient beside the direct input gradient).
 func TestDirectConvBackwardMatchesBLASPaths(t *testing.T) {
 	directKernels(t, func(t *testing.T, _ string) { testDirectConvBackwardMatchesBLASPaths(t) })
 }
@@ -152,8 +153,17 @@ func testDirectConvBackwardMatchesBLASPaths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	cases := []struct{ n, cin, cout, k, h int }{
 		{3, 8, 16, 3, 28}, {2, 16, 8, 5, 28}, {7, 8, 8, 3, 14}, {5, 16, 24, 3, 7}, {4, 8, 3, 5, 9},
+		{3, 8, 12, 5, 9}, {13, 8, 8, 3, 7}, {6, 8, 8, 3, 14},
 	}
-	for _, tc := range cases {
+	defer func(old int) { directGradMinPixels = old }(directGradMinPixels)
+	for i, tc := range cases {
+		// Small images take the direct weight gradient too here, but for
+		// the last case, which keeps the BLAS one beside the direct input
+		// gradient.
+		directGradMinPixels = 1
+		if i == len(cases)-1 {
+			directGradMinPixels = tc.h*tc.h + 1
+		}
 		c, err := NewConv2d("c", tc.cin, tc.cout, tc.k, 1, tc.k/2, rng)
 		if err != nil {
 			t.Fatal(err)
@@ -173,6 +183,10 @@ func testDirectConvBackwardMatchesBLASPaths(t *testing.T) {
 			dx = append([]float32(nil), c.Backward(dy).Data...)
 			if c.bdirect != direct {
 				t.Fatalf("%+v: direct backward %v, want %v", tc, c.bdirect, direct)
+			}
+			// The direct weight gradient takes output channels in 4s.
+			if want := direct && useAVX2 && tc.cout%4 == 0 && tc.h*tc.h >= directGradMinPixels; c.gdirect != want {
+				t.Fatalf("%+v: direct weight gradient %v, want %v", tc, c.gdirect, want)
 			}
 			return dx, append([]float32(nil), c.W.Grad...), append([]float32(nil), c.B.Grad...)
 		}
@@ -215,4 +229,56 @@ func BenchmarkDirectKernel(b *testing.B) {
 		directBlock(x, offs, w, n, bias, y, directBlockPixels, directBlockPixels)
 	}
 	b.ReportMetric(2*float64(n*directBlockChans*directBlockPixels)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestDirectGradKernel checks the weight-gradient kernels against their Go
+// statement: several samples, scattered offsets, both block widths.
+func TestDirectGradKernel(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("no AVX2 with FMA on this CPU: the direct weight gradient is not used")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	const ldo, n, sdy, sx = 83, 9, 4*83 + 5, 700
+	for _, ns := range []int{1, 3} {
+		dy := make([]float32, ns*sdy)
+		x := make([]float32, ns*sx)
+		for _, v := range [][]float32{dy, x} {
+			for i := range v {
+				v[i] = rng.Float32()*2 - 1
+			}
+		}
+		offs := []int64{0, 11, int64(sx - 8*n)}
+		for _, lt := range []int{3, 1} {
+			got := make([]float32, 4*3*8)
+			if lt == 3 {
+				dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, ns, sdy, sx, &got[0])
+			} else {
+				dwGrad4x1(&dy[0], &x[0], &offs[2], ldo, n, ns, sdy, sx, &got[0])
+			}
+			want := dwGradRef(dy, x, offs[3-lt:], ldo, n, ns, sdy, sx, lt)
+			for i, e := range want {
+				if g := got[i]; math.Abs(float64(g-e)) > 1e-5*(1+math.Abs(float64(e))) {
+					t.Fatalf("ns=%d, %d columns: out[%d] = %v, want %v", ns, lt, i, g, e)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDirectGradKernel times the weight-gradient kernel alone on data
+// that stays in the L1 cache (a 4x3 block over one 28x28 sample's padded
+// rows: 105 vectors).
+func BenchmarkDirectGradKernel(b *testing.B) {
+	if !useAVX2 {
+		b.Skip("no AVX2 with FMA on this CPU")
+	}
+	const ldo, n = 904, 105
+	dy := make([]float32, 4*ldo)
+	x := make([]float32, ldo+64)
+	offs := []int64{0, 1, 2}
+	var out [96]float32
+	for b.Loop() {
+		dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, 1, 0, 0, &out[0])
+	}
+	b.ReportMetric(2*float64(4*3*8*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
