@@ -90,9 +90,11 @@ kernel("directConv4x24", "4", "Y", 32, 4, 3, [12, 13, 14], [15])
 
 def gradkernel(name, lt):
     """The weight-gradient kernel: 4 output channels x lt weight columns,
-    accumulators Y0..Y(4*lt-1) (index o*lt + t), x vectors Y12.., dy Y15."""
-    w("// func %s(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)" % name)
-    w("TEXT ·%s(SB), NOSPLIT, $0-72" % name)
+    accumulators Y0..Y(4*lt-1) (index o*lt + t), x vectors Y12.., dy Y15;
+    at the end each accumulator's 8 lanes are added (a fixed order) into
+    dw[o*ldw + t]."""
+    w("// func %s(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, dw *float32, ldw int)" % name)
+    w("TEXT ·%s(SB), NOSPLIT, $0-80" % name)
     for i in range(4 * lt):
         w("\tVXORPS Y%d, Y%d, Y%d" % (i, i, i))
     w("\tMOVQ ns+40(FP), DX")
@@ -135,9 +137,23 @@ def gradkernel(name, lt):
     w("\tDECQ DX")
     w("\tJNZ sample%s" % name)
     w("done%s:" % name)
-    w("\tMOVQ out+64(FP), DI")
-    for i in range(4 * lt):
-        w("\tVMOVUPS Y%d, %d(DI)" % (i, 32 * i))
+    # Lanes k and k+4, then k and k+2, then k and k+1, added into dw.
+    w("\tMOVQ dw+64(FP), DI")
+    w("\tMOVQ ldw+72(FP), BX")
+    w("\tSHLQ $2, BX")
+    for o in range(4):
+        for t in range(lt):
+            i = o * lt + t
+            w("\tVEXTRACTF128 $1, Y%d, X12" % i)
+            w("\tVADDPS X12, X%d, X%d" % (i, i))
+            w("\tVPERMILPS $0x4e, X%d, X12" % i)
+            w("\tVADDPS X12, X%d, X%d" % (i, i))
+            w("\tVPERMILPS $0xb1, X%d, X12" % i)
+            w("\tVADDSS X12, X%d, X%d" % (i, i))
+            w("\tVADDSS %d(DI), X%d, X%d" % (4 * t, i, i))
+            w("\tVMOVSS X%d, %d(DI)" % (i, 4 * t))
+        if o < 3:
+            w("\tADDQ BX, DI")
     w("\tVZEROUPPER")
     w("\tRET")
 
@@ -146,10 +162,12 @@ w("")
 w("// dwGrad4x3 is the weight-gradient kernel of the direct convolution")
 w("// (directgrad.go): for o < 4 and t < 3 it sums, in 8 lanes,")
 w("//")
-w("//\tout[(o·3 + t)·8 + k] = Σ_{s<ns} Σ_{i<n} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]")
+w("//\tdw[o·ldw + t] += Σ_{s<ns} Σ_{i<n} Σ_{k<8} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]")
 w("//")
-w("// 12 YMM accumulators; each step loads 3 vectors of x and, one after the")
-w("// other, the 4 rows' vectors of dy, for 12 fused multiply-adds.")
+w("// 12 YMM accumulators of 8 lanes; each step loads 3 vectors of x and, one")
+w("// after the other, the 4 rows' vectors of dy, for 12 fused multiply-adds.")
+w("// At the end each accumulator's lanes are added (k and k+4, then k and")
+w("// k+2, then k and k+1) into its weight.")
 w("")
 gradkernel("dwGrad4x3", 3)
 w("")

@@ -21,14 +21,15 @@ func directConv8x48(x *float32, offs *int64, w *float32, n int, bias *float32, y
 //go:noescape
 func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y *float32, ldy int)
 
-// dwGrad4x3 sums, for o < 4 and t < 3 in 8 lanes k,
-// out[(o·3+t)·8 + k] = Σ_{s<ns} Σ_{i<n} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]:
-// a block of a same-size convolution's weight gradient (directgrad.go). AVX2.
+// dwGrad4x3 adds, for o < 4 and t < 3,
+// dw[o·ldw + t] += Σ_{s<ns} Σ_{i<n} Σ_{k<8} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]
+// (summed in 8 lanes k, the lanes added at the end): a block of a same-size
+// convolution's weight gradient (directgrad.go). AVX2.
 //
 //go:noescape
-func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32)
+func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw *float32, ldw int)
 
 // dwGrad4x1 is dwGrad4x3 for one weight column (t < 1).
 //
 //go:noescape
-func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32)
+func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw *float32, ldw int)

@@ -203,13 +203,15 @@ store4:
 // dwGrad4x3 is the weight-gradient kernel of the direct convolution
 // (directgrad.go): for o < 4 and t < 3 it sums, in 8 lanes,
 //
-//	out[(o·3 + t)·8 + k] = Σ_{s<ns} Σ_{i<n} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]
+//	dw[o·ldw + t] += Σ_{s<ns} Σ_{i<n} Σ_{k<8} dy[s·sdy + o·ldo + 8i + k] · x[s·sx + offs[t] + 8i + k]
 //
-// 12 YMM accumulators; each step loads 3 vectors of x and, one after the
-// other, the 4 rows' vectors of dy, for 12 fused multiply-adds.
+// 12 YMM accumulators of 8 lanes; each step loads 3 vectors of x and, one
+// after the other, the 4 rows' vectors of dy, for 12 fused multiply-adds.
+// At the end each accumulator's lanes are added (k and k+4, then k and
+// k+2, then k and k+1) into its weight.
 
-// func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)
-TEXT ·dwGrad4x3(SB), NOSPLIT, $0-72
+// func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, dw *float32, ldw int)
+TEXT ·dwGrad4x3(SB), NOSPLIT, $0-80
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -276,27 +278,116 @@ loopdwGrad4x3:
 	DECQ DX
 	JNZ sampledwGrad4x3
 donedwGrad4x3:
-	MOVQ out+64(FP), DI
-	VMOVUPS Y0, 0(DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	VMOVUPS Y4, 128(DI)
-	VMOVUPS Y5, 160(DI)
-	VMOVUPS Y6, 192(DI)
-	VMOVUPS Y7, 224(DI)
-	VMOVUPS Y8, 256(DI)
-	VMOVUPS Y9, 288(DI)
-	VMOVUPS Y10, 320(DI)
-	VMOVUPS Y11, 352(DI)
+	MOVQ dw+64(FP), DI
+	MOVQ ldw+72(FP), BX
+	SHLQ $2, BX
+	VEXTRACTF128 $1, Y0, X12
+	VADDPS X12, X0, X0
+	VPERMILPS $0x4e, X0, X12
+	VADDPS X12, X0, X0
+	VPERMILPS $0xb1, X0, X12
+	VADDSS X12, X0, X0
+	VADDSS 0(DI), X0, X0
+	VMOVSS X0, 0(DI)
+	VEXTRACTF128 $1, Y1, X12
+	VADDPS X12, X1, X1
+	VPERMILPS $0x4e, X1, X12
+	VADDPS X12, X1, X1
+	VPERMILPS $0xb1, X1, X12
+	VADDSS X12, X1, X1
+	VADDSS 4(DI), X1, X1
+	VMOVSS X1, 4(DI)
+	VEXTRACTF128 $1, Y2, X12
+	VADDPS X12, X2, X2
+	VPERMILPS $0x4e, X2, X12
+	VADDPS X12, X2, X2
+	VPERMILPS $0xb1, X2, X12
+	VADDSS X12, X2, X2
+	VADDSS 8(DI), X2, X2
+	VMOVSS X2, 8(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y3, X12
+	VADDPS X12, X3, X3
+	VPERMILPS $0x4e, X3, X12
+	VADDPS X12, X3, X3
+	VPERMILPS $0xb1, X3, X12
+	VADDSS X12, X3, X3
+	VADDSS 0(DI), X3, X3
+	VMOVSS X3, 0(DI)
+	VEXTRACTF128 $1, Y4, X12
+	VADDPS X12, X4, X4
+	VPERMILPS $0x4e, X4, X12
+	VADDPS X12, X4, X4
+	VPERMILPS $0xb1, X4, X12
+	VADDSS X12, X4, X4
+	VADDSS 4(DI), X4, X4
+	VMOVSS X4, 4(DI)
+	VEXTRACTF128 $1, Y5, X12
+	VADDPS X12, X5, X5
+	VPERMILPS $0x4e, X5, X12
+	VADDPS X12, X5, X5
+	VPERMILPS $0xb1, X5, X12
+	VADDSS X12, X5, X5
+	VADDSS 8(DI), X5, X5
+	VMOVSS X5, 8(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y6, X12
+	VADDPS X12, X6, X6
+	VPERMILPS $0x4e, X6, X12
+	VADDPS X12, X6, X6
+	VPERMILPS $0xb1, X6, X12
+	VADDSS X12, X6, X6
+	VADDSS 0(DI), X6, X6
+	VMOVSS X6, 0(DI)
+	VEXTRACTF128 $1, Y7, X12
+	VADDPS X12, X7, X7
+	VPERMILPS $0x4e, X7, X12
+	VADDPS X12, X7, X7
+	VPERMILPS $0xb1, X7, X12
+	VADDSS X12, X7, X7
+	VADDSS 4(DI), X7, X7
+	VMOVSS X7, 4(DI)
+	VEXTRACTF128 $1, Y8, X12
+	VADDPS X12, X8, X8
+	VPERMILPS $0x4e, X8, X12
+	VADDPS X12, X8, X8
+	VPERMILPS $0xb1, X8, X12
+	VADDSS X12, X8, X8
+	VADDSS 8(DI), X8, X8
+	VMOVSS X8, 8(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y9, X12
+	VADDPS X12, X9, X9
+	VPERMILPS $0x4e, X9, X12
+	VADDPS X12, X9, X9
+	VPERMILPS $0xb1, X9, X12
+	VADDSS X12, X9, X9
+	VADDSS 0(DI), X9, X9
+	VMOVSS X9, 0(DI)
+	VEXTRACTF128 $1, Y10, X12
+	VADDPS X12, X10, X10
+	VPERMILPS $0x4e, X10, X12
+	VADDPS X12, X10, X10
+	VPERMILPS $0xb1, X10, X12
+	VADDSS X12, X10, X10
+	VADDSS 4(DI), X10, X10
+	VMOVSS X10, 4(DI)
+	VEXTRACTF128 $1, Y11, X12
+	VADDPS X12, X11, X11
+	VPERMILPS $0x4e, X11, X12
+	VADDPS X12, X11, X11
+	VPERMILPS $0xb1, X11, X12
+	VADDSS X12, X11, X11
+	VADDSS 8(DI), X11, X11
+	VMOVSS X11, 8(DI)
 	VZEROUPPER
 	RET
 
 // dwGrad4x1 is dwGrad4x3 for one column (t < 1): the tail of a row of
 // weights whose length is not a multiple of 3.
 
-// func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, out *float32)
-TEXT ·dwGrad4x1(SB), NOSPLIT, $0-72
+// func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo int, n int, ns int, sdy int, sx int, dw *float32, ldw int)
+TEXT ·dwGrad4x1(SB), NOSPLIT, $0-80
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -341,10 +432,43 @@ loopdwGrad4x1:
 	DECQ DX
 	JNZ sampledwGrad4x1
 donedwGrad4x1:
-	MOVQ out+64(FP), DI
-	VMOVUPS Y0, 0(DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
+	MOVQ dw+64(FP), DI
+	MOVQ ldw+72(FP), BX
+	SHLQ $2, BX
+	VEXTRACTF128 $1, Y0, X12
+	VADDPS X12, X0, X0
+	VPERMILPS $0x4e, X0, X12
+	VADDPS X12, X0, X0
+	VPERMILPS $0xb1, X0, X12
+	VADDSS X12, X0, X0
+	VADDSS 0(DI), X0, X0
+	VMOVSS X0, 0(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y1, X12
+	VADDPS X12, X1, X1
+	VPERMILPS $0x4e, X1, X12
+	VADDPS X12, X1, X1
+	VPERMILPS $0xb1, X1, X12
+	VADDSS X12, X1, X1
+	VADDSS 0(DI), X1, X1
+	VMOVSS X1, 0(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y2, X12
+	VADDPS X12, X2, X2
+	VPERMILPS $0x4e, X2, X12
+	VADDPS X12, X2, X2
+	VPERMILPS $0xb1, X2, X12
+	VADDSS X12, X2, X2
+	VADDSS 0(DI), X2, X2
+	VMOVSS X2, 0(DI)
+	ADDQ BX, DI
+	VEXTRACTF128 $1, Y3, X12
+	VADDPS X12, X3, X3
+	VPERMILPS $0x4e, X3, X12
+	VADDPS X12, X3, X3
+	VPERMILPS $0xb1, X3, X12
+	VADDSS X12, X3, X3
+	VADDSS 0(DI), X3, X3
+	VMOVSS X3, 0(DI)
 	VZEROUPPER
 	RET

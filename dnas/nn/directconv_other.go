@@ -15,10 +15,10 @@ func directConv4x24(x *float32, offs *int64, w *float32, n int, bias *float32, y
 	panic("nn: directConv4x24 has no implementation on this architecture")
 }
 
-func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32) {
+func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw *float32, ldw int) {
 	panic("nn: dwGrad4x3 has no implementation on this architecture")
 }
 
-func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, out *float32) {
+func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw *float32, ldw int) {
 	panic("nn: dwGrad4x1 has no implementation on this architecture")
 }

@@ -249,16 +249,21 @@ func TestDirectGradKernel(t *testing.T) {
 		}
 		offs := []int64{0, 11, int64(sx - 8*n)}
 		for _, lt := range []int{3, 1} {
-			got := make([]float32, 4*3*8)
-			if lt == 3 {
-				dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, ns, sdy, sx, &got[0])
-			} else {
-				dwGrad4x1(&dy[0], &x[0], &offs[2], ldo, n, ns, sdy, sx, &got[0])
+			const ldw = 5
+			got, want := make([]float32, 4*ldw), make([]float32, 4*ldw)
+			for i := range got {
+				got[i] = float32(i)
+				want[i] = float32(i)
 			}
-			want := dwGradRef(dy, x, offs[3-lt:], ldo, n, ns, sdy, sx, lt)
+			if lt == 3 {
+				dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, ns, sdy, sx, &got[1], ldw)
+			} else {
+				dwGrad4x1(&dy[0], &x[0], &offs[2], ldo, n, ns, sdy, sx, &got[1], ldw)
+			}
+			dwGradRef(dy, x, offs[3-lt:], ldo, n, ns, sdy, sx, want[1:], ldw, lt)
 			for i, e := range want {
 				if g := got[i]; math.Abs(float64(g-e)) > 1e-5*(1+math.Abs(float64(e))) {
-					t.Fatalf("ns=%d, %d columns: out[%d] = %v, want %v", ns, lt, i, g, e)
+					t.Fatalf("ns=%d, %d columns: dw[%d] = %v, want %v", ns, lt, i, g, e)
 				}
 			}
 		}
@@ -276,9 +281,9 @@ func BenchmarkDirectGradKernel(b *testing.B) {
 	dy := make([]float32, 4*ldo)
 	x := make([]float32, ldo+64)
 	offs := []int64{0, 1, 2}
-	var out [96]float32
+	dw := make([]float32, 4*3)
 	for b.Loop() {
-		dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, 1, 0, 0, &out[0])
+		dwGrad4x3(&dy[0], &x[0], &offs[0], ldo, n, 1, 0, 0, &dw[0], 3)
 	}
 	b.ReportMetric(2*float64(4*3*8*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

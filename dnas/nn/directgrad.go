@@ -12,8 +12,8 @@ package nn
 // Pad·WP + Pad: its columns past each row's W fall on the zero border, so
 // they add nothing (the same identity as shiftBackward's). The kernel keeps
 // a block of 4 output channels x 3 weights in 12 registers of 8 lanes while
-// it runs over the pixels of every sample of a chunk, then the lanes are
-// added in a fixed order. BLAS ran these as thin products (32-64 rows and
+// it runs over the pixels of every sample of a chunk, then adds each
+// register's lanes (in a fixed order) into its weight. BLAS ran these as thin products (32-64 rows and
 // columns, a long inner dimension, and at 14x14 and 7x7 an im2col of dy
 // first) at about half the speed of the convolution kernels.
 
@@ -96,48 +96,31 @@ func (c *Conv2d) directGrad(dypad, xpad []float32, ns, n8 int, dw []float32) {
 	l := c.Cin * c.K * c.K
 	sdy, sx := c.Cout*ph, c.Cin*ph
 	dyw := dypad[c.Pad*wp+c.Pad:]
-	var acc [4 * 3 * 8]float32
+	_ = dw[c.Cout*l-1] // the kernels write dw[(ob+o)·l + lb+t] < Cout·l
 	for ob := 0; ob < c.Cout; ob += 4 {
 		dyo := dyw[ob*ph:]
 		lb := 0
 		for ; lb+3 <= l; lb += 3 {
-			dwGrad4x3(&dyo[0], &xpad[0], &c.goffs[lb], ph, n8, ns, sdy, sx, &acc[0])
-			addLanes(dw[ob*l+lb:], acc[:], 3, l)
+			dwGrad4x3(&dyo[0], &xpad[0], &c.goffs[lb], ph, n8, ns, sdy, sx, &dw[ob*l+lb], l)
 		}
 		for ; lb < l; lb++ {
-			dwGrad4x1(&dyo[0], &xpad[0], &c.goffs[lb], ph, n8, ns, sdy, sx, &acc[0])
-			addLanes(dw[ob*l+lb:], acc[:], 1, l)
-		}
-	}
-}
-
-// addLanes adds the kernel's 4 x lt sums of 8 lanes (acc[(o·lt + t)·8 + k])
-// into dw[o·l + t], the lanes in a fixed order.
-func addLanes(dw, acc []float32, lt, l int) {
-	for o := range 4 {
-		for t := range lt {
-			v := acc[(o*lt+t)*8 : (o*lt+t)*8+8]
-			dw[o*l+t] += ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+			dwGrad4x1(&dyo[0], &xpad[0], &c.goffs[lb], ph, n8, ns, sdy, sx, &dw[ob*l+lb], l)
 		}
 	}
 }
 
 // dwGradRef is the Go statement of dwGrad4x3 and dwGrad4x1 (lt = 3 or 1),
-// for their tests.
-func dwGradRef(dy, x []float32, offs []int64, ldo, n, ns, sdy, sx, lt int) []float32 {
-	out := make([]float32, 4*lt*8)
+// for their tests: it adds into dw as they do.
+func dwGradRef(dy, x []float32, offs []int64, ldo, n, ns, sdy, sx int, dw []float32, ldw, lt int) {
 	for o := range 4 {
 		for t := range lt {
-			for k := range 8 {
-				var acc float32
-				for s := range ns {
-					for i := range n {
-						acc += dy[s*sdy+o*ldo+8*i+k] * x[s*sx+int(offs[t])+8*i+k]
-					}
+			var acc float32
+			for s := range ns {
+				for i := range 8 * n {
+					acc += dy[s*sdy+o*ldo+i] * x[s*sx+int(offs[t])+i]
 				}
-				out[(o*lt+t)*8+k] = acc
 			}
+			dw[o*ldw+t] += acc
 		}
 	}
-	return out
 }
