@@ -24,13 +24,15 @@ const directGradSlack = 8
 
 // directGradOK reports whether Backward computes the weight gradient by the
 // direct kernels: the input gradient is direct too (a same-size conv with
-// K > 1 and Cin in blocks of 8), the CPU has AVX2 with FMA, the output
+// K > 1 and Cin in blocks of 8), the CPU has AVX2 with FMA but not AVX-512
+// (where OpenBLAS's products use 16-lane kernels; this 8-lane one was
+// measured only against OpenBLAS's AVX2 kernels, on Zen 3), the output
 // channels come in blocks of 4, the padding is wide enough that a vector's
 // overrun past the last row of dy stays in its zero border, and the image
 // has at least directGradMinPixels pixels.
 func (c *Conv2d) directGradOK() bool {
 	wp, _, _ := c.shiftGeom()
-	return c.bdirect && useAVX2 && c.Cout%4 == 0 && c.Pad*(wp+1) >= directGradSlack-1 &&
+	return c.bdirect && useAVX2 && !useAVX512 && c.Cout%4 == 0 && c.Pad*(wp+1) >= directGradSlack-1 &&
 		c.h*c.w >= directGradMinPixels
 }
 
