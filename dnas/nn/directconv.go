@@ -238,17 +238,7 @@ func (c *Conv2d) directBackSetup() {
 	k, kk := c.K, c.K*c.K
 	l := c.Cout * kk
 	c.bnpix = directPixels(n)
-	if cap(c.boffs) < l {
-		c.boffs = make([]int64, l)
-	}
-	c.boffs = c.boffs[:l]
-	for co := range c.Cout {
-		for u := range k {
-			for v := range k {
-				c.boffs[(co*k+u)*k+v] = int64(co*ph + u*wp + v)
-			}
-		}
-	}
+	c.boffs = padOffsets(c.boffs, c.Cout, k, wp, ph)
 	c.bw8 = convGrow(c.bw8, c.Cin*l)
 	for co := range c.Cout {
 		for ci := range c.Cin {

@@ -44,23 +44,31 @@ func (c *Conv2d) directGradOK() bool {
 // im2col product does not compute.
 var directGradMinPixels = 14 * 14
 
-// directGradSetup fills goffs[l] = ci·PH + u·WP + v, the start of weight l's
-// input run in a sample's padded x, for l = (ci·K + u)·K + v.
+// directGradSetup fills goffs[l], the start of weight l's input run in a
+// sample's padded x (see padOffsets).
 func (c *Conv2d) directGradSetup() {
 	wp, ph, _ := c.shiftGeom()
-	k := c.K
-	l := c.Cin * k * k
-	if cap(c.goffs) < l {
-		c.goffs = make([]int64, l)
+	c.goffs = padOffsets(c.goffs, c.Cin, c.K, wp, ph)
+}
+
+// padOffsets returns offs (reused when large enough) holding, for l =
+// (ch·K + u)·K + v, the offset ch·PH + u·WP + v of kernel term (ch, u, v)
+// in channels planes padded as by shiftPad: the offset tables of the direct
+// input and weight gradients.
+func padOffsets(offs []int64, channels, k, wp, ph int) []int64 {
+	l := channels * k * k
+	if cap(offs) < l {
+		offs = make([]int64, l)
 	}
-	c.goffs = c.goffs[:l]
-	for ci := range c.Cin {
+	offs = offs[:l]
+	for ch := range channels {
 		for u := range k {
 			for v := range k {
-				c.goffs[(ci*k+u)*k+v] = int64(ci*ph + u*wp + v)
+				offs[(ch*k+u)*k+v] = int64(ch*ph + u*wp + v)
 			}
 		}
 	}
+	return offs
 }
 
 // directGradChunk is the backward of chunk ci (whole samples) by the direct
