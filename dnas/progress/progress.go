@@ -58,10 +58,8 @@ func SetDefault(r Reporter) {
 	def = r
 }
 
-// Default returns the reporter installed by SetDefault, or a terminal bar on
-// stderr. The bar draws only when stderr is a terminal, or when the
-// environment variable DNAS_PROGRESS=1 forces it (for logs of background
-// runs: one line per redraw instead of a carriage return).
+// Default returns the reporter installed by SetDefault, or a bar on stderr
+// (see NewBar: a terminal bar, or log lines when stderr is a file or pipe).
 func Default() Reporter {
 	mu.Lock()
 	defer mu.Unlock()
@@ -72,27 +70,42 @@ func Default() Reporter {
 }
 
 // Bar draws events as a one-line text progress bar, at most every Interval.
-// The last event of a task (Done) is always drawn.
+// The last event of a task (Done) is always drawn, unless After holds the
+// task back and it ended before drawing anything.
 type Bar struct {
 	W        io.Writer
 	Interval time.Duration // minimum time between redraws (default 100ms)
 	Enabled  bool          // false => draw nothing
 	Newlines bool          // true => end each redraw with "\n" instead of redrawing with "\r"
+	// After, when > 0, draws nothing of a task until it has run this long
+	// (its Elapsed), so short tasks stay silent (log lines of long runs).
+	After time.Duration
 
 	last time.Time
+	task string // the task of the last event, and
+	drew bool   // whether anything of it was drawn
 }
 
-// NewBar returns a bar writing to w. It is enabled when w is a terminal or
-// DNAS_PROGRESS=1; with DNAS_PROGRESS=1 and no terminal, each redraw is a new
-// line (suitable for log files) at most every 10 seconds.
+// Heartbeat is the interval of the log lines a bar writes by default when
+// its output is not a terminal.
+const Heartbeat = time.Minute
+
+// NewBar returns a bar writing to w. On a terminal it redraws one line in
+// place. Otherwise (a log file or pipe: a background run) it writes a line
+// per Heartbeat once a task has run that long, and the task's last line, so
+// a long run's log shows where it is and a short command's stays clean. The
+// environment variable DNAS_PROGRESS changes that: 1 writes a line every 10
+// seconds from the start of every task, 0 draws nothing.
 func NewBar(w io.Writer) *Bar {
-	b := &Bar{W: w, Interval: 100 * time.Millisecond}
-	tty := isTerminal(w)
-	force := os.Getenv("DNAS_PROGRESS") == "1"
-	b.Enabled = tty || force
-	if !tty && force {
-		b.Newlines = true
-		b.Interval = 10 * time.Second
+	b := &Bar{W: w, Interval: 100 * time.Millisecond, Enabled: true}
+	switch env := os.Getenv("DNAS_PROGRESS"); {
+	case env == "0":
+		b.Enabled = false
+	case isTerminal(w):
+	case env == "1":
+		b.Newlines, b.Interval = true, 10*time.Second
+	default:
+		b.Newlines, b.Interval, b.After = true, Heartbeat, Heartbeat
 	}
 	return b
 }
@@ -115,11 +128,17 @@ func (b *Bar) Report(ev Event) {
 	if !b.Enabled {
 		return
 	}
-	now := time.Now()
-	if !ev.Done && now.Sub(b.last) < b.Interval {
+	if ev.Task != b.task {
+		b.task, b.drew = ev.Task, false
+	}
+	if b.After > 0 && !b.drew && (ev.Done || ev.Elapsed < b.After) {
 		return
 	}
-	b.last = now
+	now := time.Now()
+	if !ev.Done && b.drew && now.Sub(b.last) < b.Interval {
+		return
+	}
+	b.last, b.drew = now, true
 	end := "\r"
 	if b.Newlines || ev.Done {
 		end = "\n"

@@ -134,3 +134,42 @@ func TestSpeedShowsImagesAndStepPace(t *testing.T) {
 		}
 	}
 }
+
+// Log lines by default (output not a terminal): a task says nothing until it
+// has run for After, then a line per Interval and its last line; a short
+// task, its last line included, stays silent.
+func TestBarHeartbeatKeepsShortTasksSilent(t *testing.T) {
+	var buf bytes.Buffer
+	b := &Bar{W: &buf, Interval: time.Hour, After: time.Minute, Newlines: true, Enabled: true}
+	for i := 1; i <= 10; i++ {
+		b.Report(Event{Task: "short", Step: i, Total: 10, Elapsed: time.Duration(i) * time.Second})
+	}
+	b.Report(Event{Task: "short", Step: 10, Total: 10, Elapsed: 10 * time.Second, Done: true})
+	if buf.Len() != 0 {
+		t.Fatalf("a 10-second task wrote %q", buf.String())
+	}
+	for i := 1; i <= 100; i++ {
+		b.Report(Event{Task: "long", Step: i, Total: 100, Elapsed: time.Duration(i) * time.Second})
+	}
+	b.Report(Event{Task: "long", Step: 100, Total: 100, Elapsed: 100 * time.Second, Done: true})
+	out := buf.String()
+	if n := strings.Count(out, "long ["); n != 2 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "60/100") || !strings.Contains(out, "100/100") {
+		t.Fatalf("want the line at one minute (step 60) and the last line, got %q", out)
+	}
+}
+
+func TestNewBarFollowsDNASProgress(t *testing.T) {
+	var buf bytes.Buffer
+	for _, c := range []struct {
+		env      string
+		enabled  bool
+		interval time.Duration
+		after    time.Duration
+	}{{"", true, Heartbeat, Heartbeat}, {"1", true, 10 * time.Second, 0}, {"0", false, 100 * time.Millisecond, 0}} {
+		t.Setenv("DNAS_PROGRESS", c.env)
+		b := NewBar(&buf)
+		if b.Enabled != c.enabled || (c.enabled && (b.Interval != c.interval || b.After != c.after || !b.Newlines)) {
+			t.Errorf("DNAS_PROGRESS=%q, output not a terminal: bar %+v", c.env, b)
+		}
+	}
+}

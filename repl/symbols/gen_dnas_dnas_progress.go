@@ -13,6 +13,7 @@ func init() {
 		"Default":    reflect.ValueOf(progress.Default),
 		"Discard":    reflect.ValueOf(&progress.Discard).Elem(),
 		"Format":     reflect.ValueOf(progress.Format),
+		"Heartbeat":  reflect.ValueOf(progress.Heartbeat),
 		"NewBar":     reflect.ValueOf(progress.NewBar),
 		"NewTracker": reflect.ValueOf(progress.NewTracker),
 		"SetDefault": reflect.ValueOf(progress.SetDefault),
