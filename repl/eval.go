@@ -239,6 +239,17 @@ func (s *Session) evalUnit(u unit) (reflect.Value, error) {
 		}
 	}
 	if err != nil {
+		// After compile's resync, so the session's variables can be listed.
+		var e *EvalError
+		if errors.As(err, &e) && e.Kind == "compile" {
+			h := s.didYouMean(e.Msg)
+			if h == "" && u.kind == unitStmt && strings.HasSuffix(e.Msg, "definition loop") {
+				h = s.definitionLoopHint(u.src)
+			}
+			if h != "" {
+				e.Msg += "\n" + h
+			}
+		}
 		return reflect.Value{}, err
 	}
 	return s.execute(prog, u.line)
