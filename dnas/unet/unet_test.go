@@ -593,3 +593,15 @@ func TestForwardCaptureIntoReusesTensors(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDropout(b *testing.B) {
+	x := tensor.New(64, 64, 14, 14)
+	for i := range x.Data {
+		x.Data[i] = float32(i%13) - 6
+	}
+	d := dropout{p: 0.1, training: true, rng: rand.New(rand.NewPCG(1, 2))}
+	for b.Loop() {
+		d.forward(x)
+	}
+	b.ReportMetric(float64(len(x.Data))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gvalues/s")
+}
