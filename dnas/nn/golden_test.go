@@ -167,10 +167,20 @@ func (s *goldenStack) backward() *tensor.Tensor {
 }
 
 // TestGoldenPyTorch runs the comparison with the vector kernels and, on CPUs
-// that have them, once more with the portable Go loops.
+// that have them, once more with the direct weight gradient taking the
+// stack's small images too (c1, up), and once with the portable Go loops.
 func TestGoldenPyTorch(t *testing.T) {
 	g := loadGolden(t)
 	t.Run("default", func(t *testing.T) { goldenRun(t, g) })
+	if useAVX2 && !useAVX512 {
+		t.Run("direct-weight-gradient", func(t *testing.T) {
+			defer func(old int) { directGradMinPixels = old }(directGradMinPixels)
+			directGradMinPixels = 1
+			if s := goldenRun(t, g); !s.c1.gdirect || !s.up.gdirect {
+				t.Fatalf("c1 and up did not take the direct weight gradient (%v, %v)", s.c1.gdirect, s.up.gdirect)
+			}
+		})
+	}
 	if useAVX2 {
 		t.Run("portable", func(t *testing.T) {
 			useAVX2 = false
@@ -180,7 +190,7 @@ func TestGoldenPyTorch(t *testing.T) {
 	}
 }
 
-func goldenRun(t *testing.T, g map[string]*tensor.Tensor) {
+func goldenRun(t *testing.T, g map[string]*tensor.Tensor) *goldenStack {
 	s := newGoldenStack(t)
 	params := s.params()
 	for name, p := range params {
@@ -239,4 +249,5 @@ func goldenRun(t *testing.T, g map[string]*tensor.Tensor) {
 	for name, p := range params {
 		check("adam."+name, p.Data)
 	}
+	return s
 }
