@@ -119,3 +119,17 @@ func TestFIDDoubtful(t *testing.T) {
 		t.Fatalf("--doubtful with --train-classifier: err %v", err)
 	}
 }
+
+// dnas info describes every file it can and fails, naming the count, when
+// one cannot be read; without a file it says what to give.
+func TestInfoCommand(t *testing.T) {
+	if err := runInfo(nil); err == nil || !strings.Contains(err.Error(), "no file given") {
+		t.Errorf("no file: %v", err)
+	}
+	if err := runInfo([]string{"../../models/base.safetensors"}); err != nil {
+		t.Errorf("the committed base teacher: %v", err)
+	}
+	if err := runInfo([]string{"../../models/base.safetensors", "missing.safetensors"}); err == nil || !strings.Contains(err.Error(), "1 of 2 files") {
+		t.Errorf("one missing file of two: %v", err)
+	}
+}

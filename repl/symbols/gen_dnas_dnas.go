@@ -27,6 +27,7 @@ func init() {
 		"DefaultClassifier":         reflect.ValueOf(dnas.DefaultClassifier),
 		"DefaultJointLossSchedule":  reflect.ValueOf(dnas.DefaultJointLossSchedule),
 		"DefaultPipelineOptions":    reflect.ValueOf(dnas.DefaultPipelineOptions),
+		"DescribeFile":              reflect.ValueOf(dnas.DescribeFile),
 		"DistillOnly":               reflect.ValueOf(dnas.DistillOnly),
 		"DynamicsChart":             reflect.ValueOf(dnas.DynamicsChart),
 		"EvalCacheDir":              reflect.ValueOf(dnas.EvalCacheDir),

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"dnas/dnas"
+)
+
+func init() {
+	register("info", "say what a checkpoint holds: teacher, schedule, step, how to resume (dnas info FILE...)", runInfo)
+}
+
+// runInfo is `dnas info FILE...`: dnas.DescribeFile for each file. Every
+// file is described; a file that cannot be read is reported and makes the
+// command fail at the end.
+func runInfo(args []string) error {
+	fs := flag.NewFlagSet("info", flag.ContinueOnError)
+	fs.Usage = func() {
+		fs.Output().Write([]byte(`usage: dnas info FILE...
+
+Says what each checkpoint file holds without loading it into a run: a
+teacher's architecture, size, ID, learning-rate schedule (with every warm
+restart) and training step, and for a training checkpoint where the run
+stands and how to resume it; a stage-1 supernet block's or a stage-3
+retraining's teacher and progress.
+
+example: dnas info models/base.safetensors out/teacher-base/train.safetensors
+`))
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("no file given: name the checkpoints to describe, as in dnas info models/base.safetensors")
+	}
+	failed := 0
+	for i, path := range fs.Args() {
+		if i > 0 {
+			fmt.Println()
+		}
+		text, err := dnas.DescribeFile(path)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "dnas info: %v\n", err)
+			failed++
+			continue
+		}
+		fmt.Print(text)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be described", failed, fs.NArg())
+	}
+	return nil
+}

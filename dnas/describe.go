@@ -1,0 +1,157 @@
+package dnas
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"dnas/dnas/checkpoint"
+)
+
+// DescribeFile says what a checkpoint file of this project holds, in a few
+// lines a person reads: for a teacher its architecture, size, ID, training
+// step and learning-rate schedule (and, for a training checkpoint, where the
+// run stands and how to resume it); for a stage-1 supernet block or a
+// stage-3 retraining, its teacher and progress. Any other safetensors file
+// gets its tensor count and metadata keys. `dnas info FILE...` prints it.
+func DescribeFile(path string) (string, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return "", err
+	}
+	switch format := f.Metadata["format"]; format {
+	case teacherFormat:
+		return describeTeacher(path, f)
+	case supernetFormat:
+		return describeSupernet(path, f), nil
+	case retrainFormat:
+		return describeRetrain(path, f)
+	case "":
+		if f.Metadata["model"] == "lenet" {
+			return fmt.Sprintf("%s: the LeNet MNIST classifier behind FID and the confident fraction (test accuracy %s), made by: %s\n",
+				path, f.Metadata["test_accuracy"], f.Metadata["command"]), nil
+		}
+		fallthrough
+	default:
+		keys := make([]string, 0, len(f.Metadata))
+		for k := range f.Metadata {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		what := "not a dnas checkpoint"
+		if format != "" {
+			what = fmt.Sprintf("format %q, not one dnas knows", format)
+		}
+		return fmt.Sprintf("%s: a safetensors file (%s): %d tensors, metadata %s\n", path, what, len(f.Tensors), strings.Join(keys, ", ")), nil
+	}
+}
+
+func describeTeacher(path string, f *checkpoint.File) (string, error) {
+	t, err := teacherFromFile(f)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	p := t.Preset
+	var b strings.Builder
+	training := f.Metadata["kind"] == "training"
+	kind := "teacher weights (EMA), no optimiser state: LoadTeacher, dnas sample --model, dnas fid --model"
+	if training {
+		kind = "teacher training checkpoint (live and EMA weights, Adam, data position, RNG): resumable"
+	}
+	fmt.Fprintf(&b, "%s: %s\n", path, kind)
+	fmt.Fprintf(&b, "  teacher %s, preset %s: ch %d, mult %v, %d res/level, attention at %v, dropout %g; %s params, %s MACs/sample\n",
+		t.ID(), p.Name, p.UNet.Ch, p.UNet.Mult, p.UNet.NumResBlocks, p.UNet.AttnRes, p.UNet.Dropout,
+		FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()))
+	fmt.Fprintf(&b, "  noise %s, T %d; batch %d, EMA decay %g, grad clip %g\n", p.Noise, p.T, p.BatchSize, p.EMADecay, p.GradClip)
+	fmt.Fprintf(&b, "  learning rate: %s\n", p.ScheduleText())
+	if p.RestartInit != "" {
+		fmt.Fprintf(&b, "  continued from the weights of teacher %s (Adam started afresh, data order from its own seed)\n", p.RestartInit)
+	}
+	if !training {
+		fmt.Fprintf(&b, "  trained %d steps\n", t.Step)
+		return b.String(), nil
+	}
+	seed, _ := strconv.ParseUint(f.Metadata["seed"], 10, 64)
+	loss, _ := strconv.ParseFloat(f.Metadata["loss"], 64)
+	fmt.Fprintf(&b, "  at step %d of %d (seed %d, last loss %.4g); the next step's learning rate %.3g\n",
+		t.Step, p.Steps, seed, loss, p.LearningRate(t.Step+1))
+	if t.Step < p.Steps {
+		if filepath.Base(path) == "train.safetensors" {
+			fmt.Fprintf(&b, "  resume: dnas teacher --preset %s --out %s\n", p.Name, filepath.Dir(path))
+		} else {
+			fmt.Fprintf(&b, "  resume: dnas teacher --preset %s --out DIR, with this file as DIR/train.safetensors\n", p.Name)
+		}
+	} else {
+		fmt.Fprintf(&b, "  finished; take it further: dnas teacher --preset %s --restart-from %s --restart-lr LR --steps TOTAL --out NEWDIR\n", p.Name, path)
+	}
+	return b.String(), nil
+}
+
+// ScheduleText describes the learning-rate schedule in words: the first
+// cycle, then every restart in order.
+func (p TeacherPreset) ScheduleText() string {
+	cycle := func(peak float32, start, end int) string {
+		s := fmt.Sprintf("warm-up over %d steps to %g", p.WarmupSteps, peak)
+		if p.LRDecay == "cosine" {
+			return s + fmt.Sprintf(", cosine to %g at step %d", p.MinLR, end)
+		}
+		return s + ", then constant"
+	}
+	if p.RestartStep == 0 {
+		return cycle(p.LR, 0, p.Steps)
+	}
+	parts := []string{cycle(p.LR, 0, p.firstCycleEnd())}
+	if p.RestartInit != "" {
+		// TeacherTrainerFromWeights: the steps before the first restart
+		// are the source teacher's, trained on its own schedule.
+		parts[0] = fmt.Sprintf("steps 1-%d are teacher %s's (its own schedule)", p.firstCycleEnd(), p.RestartInit)
+	}
+	for _, r := range p.EarlierRestarts {
+		parts = append(parts, fmt.Sprintf("restart after step %d: %s", r.Step, cycle(r.LR, r.Step, r.End)))
+	}
+	parts = append(parts, fmt.Sprintf("restart after step %d: %s", p.RestartStep, cycle(p.RestartLR, p.RestartStep, p.Steps)))
+	return strings.Join(parts, "; ")
+}
+
+func describeSupernet(path string, f *checkpoint.File) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: a stage-1 supernet checkpoint (one block's weights for every kernel choice, or the student's time MLP, with Adam state)\n", path)
+	fmt.Fprintf(&b, "  distilled from teacher %s\n", f.Metadata["teacher"])
+	step := 0
+	for k, v := range f.Metadata {
+		if strings.HasPrefix(k, "step.") {
+			if n, err := strconv.Atoi(v); err == nil {
+				step = max(step, n)
+			}
+		}
+	}
+	fmt.Fprintf(&b, "  %d tensors; its weights took up to %d Adam steps\n", len(f.Tensors), step)
+	if w := f.Metadata["width_choices"]; w != "" {
+		fmt.Fprintf(&b, "  width multipliers searched too: %s\n", w)
+	}
+	if f.Metadata["sandwich"] == "true" {
+		b.WriteString("  trained with the sandwich rule\n")
+	}
+	return b.String()
+}
+
+func describeRetrain(path string, f *checkpoint.File) (string, error) {
+	var o RetrainOptions
+	var r SearchResult
+	if err := f.MetaJSON("options", &o); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := f.MetaJSON("result", &r); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	step, _ := strconv.Atoi(f.Metadata["step"])
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: a stage-3 retraining checkpoint %q (weights, EMA, Adam, log): resumable\n", path, f.Metadata["name"])
+	fmt.Fprintf(&b, "  against teacher %s; at step %d of %d, batch %d, lr %g, joint loss %s, seed %d\n",
+		f.Metadata["teacher"], step, o.Steps, o.BatchSize, o.LR, o.Schedule, o.Seed)
+	fmt.Fprintf(&b, "  the model: %s search, kernels %v: %s MACs (%.1f%% fewer than the teacher), %s params\n",
+		r.Method, r.Kernels(), FormatCount(r.MACs()), 100*r.MACReduction(), FormatCount(r.Params()))
+	return b.String(), nil
+}

@@ -1,0 +1,98 @@
+package dnas
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"dnas/dnas/checkpoint"
+)
+
+// DescribeFile tells each kind of checkpoint apart and says what a user
+// needs of it: a teacher's schedule with every restart, where a training
+// run stands and how to resume it, a supernet's and a retraining's teacher.
+func TestDescribeFile(t *testing.T) {
+	dir := t.TempDir()
+	tr := tinyTrainer(t, 1)
+	tr.Preset.LRDecay, tr.Preset.MinLR, tr.Preset.Steps = "cosine", 1e-4, 4
+	if err := tr.Train(context.Background(), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WarmRestart(5e-4, 6); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Train(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.WarmRestart(2e-4, 9); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(dir, "train.safetensors")
+	if err := tr.SaveCheckpoint(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	teacher, err := tr.Teacher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := filepath.Join(dir, "teacher.safetensors")
+	if err := teacher.Save(weights); err != nil {
+		t.Fatal(err)
+	}
+	sn := tinySupernet(t, false)
+	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.Save(filepath.Join(dir, "supernet")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, data := testTeacher(t)
+	rt, err := NewRetrainer("subnet", sn.Teacher, res, data, RetrainOptions{Steps: 3, BatchSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Train(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	retrain := filepath.Join(dir, "retrain.safetensors")
+	if err := rt.Save(retrain); err != nil {
+		t.Fatal(err)
+	}
+	var other checkpoint.File
+	other.Add("x", []int{2}, []float32{1, 2})
+	other.SetMeta("format", "elsewhere/1")
+	foreign := filepath.Join(dir, "other.safetensors")
+	if err := other.Save(foreign); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		want []string
+	}{
+		{ckpt, []string{"teacher training checkpoint", "preset tiny", "at step 5 of 9",
+			"restart after step 4: warm-up over 0 steps to 0.0005, cosine to 0.0001 at step 6; restart after step 5: warm-up over 0 steps to 0.0002",
+			"resume: dnas teacher --preset tiny --out " + dir}},
+		{weights, []string{"teacher weights (EMA)", teacher.ID(), "trained 5 steps"}},
+		{filepath.Join(dir, "supernet", "enc0.safetensors"), []string{"stage-1 supernet checkpoint", "distilled from teacher " + sn.Teacher.ID(), "up to 1 Adam steps"}},
+		{retrain, []string{`stage-3 retraining checkpoint "subnet"`, "at step 1 of 3", "blockwise search, kernels"}},
+		{foreign, []string{`format "elsewhere/1", not one dnas knows`, "1 tensors"}},
+	} {
+		got, err := DescribeFile(c.path)
+		if err != nil {
+			t.Fatalf("%s: %v", c.path, err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: description lacks %q:\n%s", filepath.Base(c.path), w, got)
+			}
+		}
+	}
+	if _, err := DescribeFile(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
+		t.Errorf("a missing file: %v, want an error naming it", err)
+	}
+}
