@@ -482,12 +482,18 @@ func (tr *TeacherTrainer) SaveCheckpoint(path string) error {
 	f.SetMeta("data_epoch", strconv.Itoa(tr.Data.Epoch))
 	f.SetMeta("data_pos", strconv.Itoa(tr.Data.Pos))
 	f.SetMeta("loss", strconv.FormatFloat(tr.LastLoss, 'g', -1, 64))
+	if tr.SnapshotDir != "" && tr.SnapshotEvery > 0 {
+		f.SetMeta("snapshot_every", strconv.Itoa(tr.SnapshotEvery))
+	}
 	return f.Save(path)
 }
 
 // ResumeTeacherTrainer rebuilds a trainer from a checkpoint written by
 // SaveCheckpoint; its next Step is the step an uninterrupted run would have
-// taken. CheckpointPath is set to path.
+// taken. CheckpointPath is set to path, and a run that kept snapshots goes
+// on keeping them, every SnapshotEvery steps as before, in the folder
+// "snapshots" beside path (change SnapshotDir or SnapshotEvery to move or
+// stop them).
 func ResumeTeacherTrainer(path string) (*TeacherTrainer, error) {
 	f, err := checkpoint.Load(path)
 	if err != nil {
@@ -512,6 +518,9 @@ func ResumeTeacherTrainer(path string) (*TeacherTrainer, error) {
 		return nil, fmt.Errorf("dnas: resuming from %s: %w", path, err)
 	}
 	tr.CheckpointPath = path
+	if n, err := strconv.Atoi(f.Metadata["snapshot_every"]); err == nil && n > 0 {
+		tr.SnapshotDir, tr.SnapshotEvery = filepath.Join(filepath.Dir(path), "snapshots"), n
+	}
 	return tr, nil
 }
 

@@ -617,3 +617,32 @@ func TestTeacherTrainingSameBitsOnAnyCoreCount(t *testing.T) {
 		}
 	}
 }
+
+// A run that kept snapshots keeps them after a resume: the interval is in
+// the checkpoint, the folder is "snapshots" beside it.
+func TestResumeKeepsSnapshotInterval(t *testing.T) {
+	dir := t.TempDir()
+	a := tinyTrainer(t, 1)
+	a.SnapshotDir, a.SnapshotEvery = filepath.Join(dir, "elsewhere"), 2
+	if err := a.Train(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "run", "train.safetensors")
+	if err := a.SaveCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := ResumeTeacherTrainer(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.SnapshotEvery != 2 || b.SnapshotDir != filepath.Join(dir, "run", "snapshots") {
+		t.Fatalf("resumed snapshots every %d into %q; want 2 into run/snapshots", b.SnapshotEvery, b.SnapshotDir)
+	}
+	a.SnapshotDir = ""
+	if err := a.SaveCheckpoint(path); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = ResumeTeacherTrainer(path); err != nil || b.SnapshotEvery != 0 || b.SnapshotDir != "" {
+		t.Fatalf("a run without snapshots resumed with them: %v, every %d into %q", err, b.SnapshotEvery, b.SnapshotDir)
+	}
+}

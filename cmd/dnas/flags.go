@@ -168,3 +168,14 @@ func (s *samplerFlags) spec(fs *flag.FlagSet, base dnas.SamplerSpec) (dnas.Sampl
 		return dnas.SamplerSpec{}, fmt.Errorf("--sampler %q: want ddim or ddpm", s.kind)
 	}
 }
+
+// flagGiven reports whether the flag called name was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			given = true
+		}
+	})
+	return given
+}

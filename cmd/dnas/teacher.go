@@ -39,7 +39,7 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 	})
 	steps := fs.Int("steps", 0, "total optimiser steps to reach (0 => the preset's committed length, or a resumed run's own); a fresh run lays its learning-rate schedule over them, a resumed run continues up to this total on the schedule it started with")
 	every := fs.Int("checkpoint-every", 500, "write the resumable training checkpoint every N steps")
-	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off")
+	snap := fs.Int("snapshot-every", 0, "also keep the EMA weights every N steps as <out>/snapshots/step-N.safetensors (for an FID curve); 0 = off. A resumed or restarted run keeps its own interval unless this is given")
 	evalN := fs.Int("eval-samples", 2000, "samples for the final FID evaluation (0 = skip it)")
 	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
 	restartFrom := fs.String("restart-from", "", "take the training checkpoint `CKPT` further on a new learning-rate cycle (a warm restart: warm-up to --restart-lr, then the preset's decay ending at --steps) into --out; CKPT is not changed. A weights-only teacher file (e.g. models/base.safetensors) works too: Adam then starts from zero and --seed draws the data order")
@@ -132,8 +132,14 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 
 	ctx, stop := interruptContext()
 	defer stop()
-	if *snap > 0 {
-		tr.SnapshotDir, tr.SnapshotEvery = filepath.Join(common.out, "snapshots"), *snap
+	// A resumed or restarted run keeps the snapshot interval it was started
+	// with unless --snapshot-every is given; snapshots go into --out.
+	if flagGiven(fs, "snapshot-every") {
+		tr.SnapshotEvery = *snap
+	}
+	tr.SnapshotDir = ""
+	if tr.SnapshotEvery > 0 {
+		tr.SnapshotDir = filepath.Join(common.out, "snapshots")
 	}
 	start := time.Now()
 	if tr.StepNum < *steps {

@@ -9,15 +9,19 @@ import (
 )
 
 // TestTeacherSnapshotsAcrossAResume trains tiny for 4 steps with a snapshot
-// every 2, then resumes to 6: the snapshots of steps 2, 4 and 6 are there,
-// and the final teacher is step 6's.
+// every 2, then resumes to 6 without the flag (the run keeps its interval)
+// and to 8 with --snapshot-every 0 (no more): the snapshots of steps 2, 4
+// and 6 are there, and the final teacher is step 8's.
 func TestTeacherSnapshotsAcrossAResume(t *testing.T) {
 	out := t.TempDir()
-	base := []string{"--preset", "tiny", "--out", out, "--snapshot-every", "2", "--eval-samples", "0", "--checkpoint-every", "3"}
-	if err := runTeacher(append(base, "--steps", "4")); err != nil {
+	base := []string{"--preset", "tiny", "--out", out, "--eval-samples", "0", "--checkpoint-every", "3"}
+	if err := runTeacher(append(base, "--steps", "4", "--snapshot-every", "2")); err != nil {
 		t.Fatal(err)
 	}
 	if err := runTeacher(append(base, "--steps", "6")); err != nil {
+		t.Fatal(err)
+	}
+	if err := runTeacher(append(base, "--steps", "8", "--snapshot-every", "0")); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(out, "snapshots")
@@ -27,7 +31,7 @@ func TestTeacherSnapshotsAcrossAResume(t *testing.T) {
 		t.Fatalf("snapshots %v, want %v", got, want)
 	}
 	te, err := dnas.LoadTeacher(filepath.Join(out, "teacher.safetensors"))
-	if err != nil || te.Step != 6 {
+	if err != nil || te.Step != 8 {
 		t.Fatalf("teacher.safetensors: %v (step %v)", err, te)
 	}
 }
