@@ -13,9 +13,10 @@ package nn
 // they add nothing (the same identity as shiftBackward's). The kernel keeps
 // a block of 4 output channels x 3 weights in 12 registers of 8 lanes while
 // it runs over the pixels of every sample of a chunk, then adds each
-// register's lanes (in a fixed order) into its weight. BLAS ran these as thin products (32-64 rows and
-// columns, a long inner dimension, and at 14x14 and 7x7 an im2col of dy
-// first) at about half the speed of the convolution kernels.
+// register's lanes (in a fixed order) into its weight. BLAS ran these as
+// thin products (32-64 rows and columns, a long inner dimension, and at
+// 14x14 and 7x7 an im2col of dy first) at about half the speed of the
+// convolution kernels.
 
 // directGradSlack is the readable slack after the last sample's padded x:
 // a block's last vector may read up to 7 values past a plane (they meet
@@ -38,10 +39,10 @@ func (c *Conv2d) directGradOK() bool {
 
 // directGradMinPixels is the smallest image the direct weight gradient
 // takes. Measured per layer (3x3, batch 64, one core, best of 5): 28x28
-// 32->32 18% and 14x14 64->64 13% less time for the whole backward than the
-// BLAS paths, but 7x7 64->64 4% more: its padded rows of 9 columns for 7
-// pixels (63 of them rounded up to 64) waste a quarter of the sums, which the
-// im2col product does not compute.
+// 32->32 22% and 14x14 64->64 10% less time for the whole backward than the
+// BLAS paths, 7x7 64->64 none (8.3 against 8.4 ms): its padded rows of 9
+// columns for 7 pixels (63 of them rounded up to 64) waste a quarter of the
+// sums, which the im2col product does not compute.
 var directGradMinPixels = 14 * 14
 
 // directGradSetup fills goffs[l], the start of weight l's input run in a
