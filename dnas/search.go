@@ -16,6 +16,7 @@ import (
 	"dnas/dnas/checkpoint"
 	"dnas/dnas/nn"
 	"dnas/dnas/progress"
+	"dnas/dnas/tensor"
 	"dnas/dnas/unet"
 	"dnas/plots"
 )
@@ -625,31 +626,35 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 			}
 			widthSets = choiceProduct(wc)
 		}
+		// Every candidate's loss, the steps before each ResBlock shared by
+		// the candidates that agree on them; then the candidates in order.
+		losses, err := s.blockLosses(ctx, i, in, io[i].Out.Out, func(loss float64) {
+			done++
+			tr.Step(done, opts.EvalBatch, loss)
+		})
+		if err != nil {
+			tr.Done(done, 0)
+			return nil, err
+		}
 		for _, ks := range kernelProduct(choices) {
 			if err := b.SetKernels(ks); err != nil {
 				return nil, err
 			}
 			for _, ws := range widthSets {
-				if err := ctx.Err(); err != nil {
-					tr.Done(done, 0)
-					return nil, err
-				}
 				if ws != nil {
 					if err := b.SetWidths(ws); err != nil {
 						return nil, err
 					}
 				}
-				out, err := s.Net.RunBlock(i, in)
-				if err != nil {
-					return nil, err
+				loss, ok := losses[candidateKey(ks, ws)]
+				if !ok {
+					return nil, fmt.Errorf("search: block %s: candidate %v %v was not evaluated", b.Name, ks, ws)
 				}
-				c := Candidate{Kernels: slices.Clone(ks), Widths: slices.Clone(ws), Loss: float64(nn.MSELoss(out.Out, io[i].Out.Out, nil)), MACs: b.MACs(), Params: b.NumParams()}
+				c := Candidate{Kernels: slices.Clone(ks), Widths: slices.Clone(ws), Loss: loss, MACs: b.MACs(), Params: b.NumParams()}
 				if c.IsTeacher() {
 					bs.Baseline = len(bs.Candidates)
 				}
 				bs.Candidates = append(bs.Candidates, c)
-				done++
-				tr.Step(done, opts.EvalBatch, c.Loss)
 			}
 		}
 		if bs.Baseline < 0 {
@@ -665,6 +670,86 @@ func (s *Supernet) Search(ctx context.Context, opts SearchOptions) (res *SearchR
 		return SelectForReduction(res, opts.LossScale, opts.MinReduction)
 	}
 	return SelectBlockwise(res, opts.LossScale)
+}
+
+// candidateKey names a candidate of a block: its kernels and widths.
+func candidateKey(ks []int, ws []float64) string { return fmt.Sprint(ks, ws) }
+
+// blockLosses returns the MSE to target of every candidate of block i, fed
+// in, keyed by candidateKey, calling each after every one. It walks the
+// candidates depth first, a ResBlock at a time (its two kernels, and its
+// width when widths are searched), and runs the block's steps up to that
+// ResBlock once per choice of it and of the ResBlocks before it, not once
+// per candidate: a decoder block of three ResBlocks then runs 9 + 81 + 729
+// ResBlocks instead of 3 x 729. The steps run are the same as RunBlock's, so
+// are the losses, bit for bit.
+func (s *Supernet) blockLosses(ctx context.Context, i int, in unet.BlockInput, target *tensor.Tensor, each func(loss float64)) (map[string]float64, error) {
+	b := s.Net.Blocks()[i]
+	rs, rsteps, convs := b.ResBlocks(), b.ResBlockSteps(), b.Convs()
+	if len(convs) != 2*len(rs) {
+		return nil, fmt.Errorf("search: block %s has %d searchable convs for %d ResBlocks; want two each", b.Name, len(convs), len(rs))
+	}
+	for r, rb := range rs {
+		if convs[2*r] != rb.Conv1 || convs[2*r+1] != rb.Conv2 {
+			return nil, fmt.Errorf("search: block %s: its searchable convs are not its ResBlocks' in order", b.Name)
+		}
+	}
+	widths := s.Opts.searchesWidths()
+	ks := b.Kernels()
+	var ws []float64
+	if widths {
+		ws = b.Widths()
+	}
+	table := make(map[string]float64, b.NumCandidates())
+	var walk func(d int, h *tensor.Tensor, from int) error
+	walk = func(d int, h *tensor.Tensor, from int) error {
+		if d == len(rs) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			out := h
+			if from < b.NumSteps() {
+				var err error
+				if out, err = s.Net.RunBlockSteps(i, in, h, from, b.NumSteps()); err != nil {
+					return err
+				}
+			}
+			loss := float64(nn.MSELoss(out, target, nil))
+			table[candidateKey(ks, ws)] = loss
+			each(loss)
+			return nil
+		}
+		wc := []float64{0} // 0: the width is not searched, leave it
+		if widths {
+			wc = rs[d].WidthChoices
+		}
+		to := rsteps[d] + 1
+		for _, k1 := range convs[2*d].Kernels {
+			for _, k2 := range convs[2*d+1].Kernels {
+				for _, w := range wc {
+					convs[2*d].SetKernel(k1)
+					convs[2*d+1].SetKernel(k2)
+					ks[2*d], ks[2*d+1] = k1, k2
+					if widths {
+						rs[d].SetWidth(w)
+						ws[d] = w
+					}
+					hd, err := s.Net.RunBlockSteps(i, in, h, from, to)
+					if err != nil {
+						return err
+					}
+					if err := walk(d+1, hd, to); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(0, nil, 0); err != nil {
+		return nil, err
+	}
+	return table, nil
 }
 
 // kernelProduct lists every combination of one kernel per conv, the first

@@ -1,12 +1,16 @@
 package dnas
 
 import (
+	"context"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"dnas/dnas/nn"
 	"dnas/dnas/unet"
 )
 
@@ -310,4 +314,71 @@ func TestOldSearchJSONLoads(t *testing.T) {
 // testConfig is a small unet config for SubnetConfig checks.
 func testConfig() unet.Config {
 	return unet.Config{InChannels: 1, Resolution: 8, Ch: 8, Mult: []int{1}, NumResBlocks: 1}
+}
+
+// The search's shared-prefix walk gives every candidate the loss RunBlock
+// gives it alone, bit for bit, with and without the width search.
+func TestBlockLossesMatchRunBlock(t *testing.T) {
+	teacher, data := testTeacher(t)
+	for _, widths := range [][]float64{nil, {0.5, 1}} {
+		s, err := NewSupernet(teacher, data, SupernetOptions{BatchSize: 4, Seed: 3, WidthChoices: widths})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.TrainAll(context.Background(), 1, ""); err != nil {
+			t.Fatal(err)
+		}
+		x0, _ := data.Batch([]int{1, 2, 3}, nil)
+		nb := teacher.Schedule.Noisy(x0, rand.New(rand.NewPCG(1, 2)), true, nil)
+		io, err := s.teacherIO(nb.Xt, nb.TF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Net.SetTraining(false)
+		temb := s.Net.Time.Forward(nb.TF).Clone()
+		for _, i := range s.searchable() {
+			b := s.Net.Blocks()[i]
+			in := unet.BlockInput{X: io[i].In.X, Skips: io[i].In.Skips, Temb: temb}
+			n := 0
+			table, err := s.blockLosses(context.Background(), i, in, io[i].Out.Out, func(float64) { n++ })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != b.NumCandidates() || len(table) != n {
+				t.Fatalf("block %s: %d losses reported, %d kept; want %d", b.Name, n, len(table), b.NumCandidates())
+			}
+			var choices [][]int
+			for _, c := range b.Convs() {
+				choices = append(choices, c.Kernels)
+			}
+			widthSets := [][]float64{nil}
+			if widths != nil {
+				var wc [][]float64
+				for _, r := range b.ResBlocks() {
+					wc = append(wc, r.WidthChoices)
+				}
+				widthSets = choiceProduct(wc)
+			}
+			for _, ks := range kernelProduct(choices) {
+				for _, ws := range widthSets {
+					if err := b.SetKernels(ks); err != nil {
+						t.Fatal(err)
+					}
+					if ws != nil {
+						if err := b.SetWidths(ws); err != nil {
+							t.Fatal(err)
+						}
+					}
+					out, err := s.Net.RunBlock(i, in)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := float64(nn.MSELoss(out.Out, io[i].Out.Out, nil))
+					if got := table[candidateKey(ks, ws)]; math.Float64bits(got) != math.Float64bits(want) {
+						t.Fatalf("block %s, kernels %v, widths %v: loss %v from the walk, %v from RunBlock", b.Name, ks, ws, got, want)
+					}
+				}
+			}
+		}
+	}
 }

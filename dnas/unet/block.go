@@ -326,23 +326,8 @@ func (b *Block) forward(in BlockInput) BlockOutput {
 	b.skips = b.skips[:0]
 	b.inSkips = append(b.inSkips[:0], in.Skips...)
 	for i := range b.steps {
-		s := &b.steps[i]
-		switch s.kind {
-		case stepConv:
-			h = s.conv.Forward(h)
-		case stepUpConv:
-			h = s.conv.Forward(s.up.Forward(h))
-		case stepRes:
-			if s.skipIn >= 0 {
-				h = s.cat.Forward(h, in.Skips[s.skipIn])
-			}
-			h = s.res.Forward(h, in.Temb)
-		case stepAttn:
-			h = s.attn.Forward(h)
-		case stepHead:
-			h = s.conv.Forward(s.norm.Forward(h)) // norm has the SiLU fused
-		}
-		if s.skipOut {
+		h = b.runStep(i, h, in)
+		if b.steps[i].skipOut {
 			b.skips = append(b.skips, h)
 		}
 	}
@@ -351,6 +336,46 @@ func (b *Block) forward(in BlockInput) BlockOutput {
 		out.Skips = b.skips
 	}
 	return out
+}
+
+// runStep runs step i of the block on h (the previous step's output, or
+// the block's input X for step 0) and returns its output, owned by the
+// step's last layer.
+func (b *Block) runStep(i int, h *tensor.Tensor, in BlockInput) *tensor.Tensor {
+	s := &b.steps[i]
+	switch s.kind {
+	case stepConv:
+		h = s.conv.Forward(h)
+	case stepUpConv:
+		h = s.conv.Forward(s.up.Forward(h))
+	case stepRes:
+		if s.skipIn >= 0 {
+			h = s.cat.Forward(h, in.Skips[s.skipIn])
+		}
+		h = s.res.Forward(h, in.Temb)
+	case stepAttn:
+		h = s.attn.Forward(h)
+	case stepHead:
+		h = s.conv.Forward(s.norm.Forward(h)) // norm has the SiLU fused
+	}
+	return h
+}
+
+// NumSteps is the number of layer groups (steps) of the block: a stem or
+// downsample conv, an upsample and its conv, a ResBlock (with the concat of
+// its skip), an attention, the head.
+func (b *Block) NumSteps() int { return len(b.steps) }
+
+// ResBlockSteps returns the step index of each of the block's ResBlocks, in
+// ResBlocks order.
+func (b *Block) ResBlockSteps() []int {
+	var idx []int
+	for i, s := range b.steps {
+		if s.kind == stepRes {
+			idx = append(idx, i)
+		}
+	}
+	return idx
 }
 
 // backward runs the block's backward for dOut, the gradient of its output,

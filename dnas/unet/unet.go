@@ -464,6 +464,36 @@ func (u *UNet) RunBlock(i int, in BlockInput) (out BlockOutput, err error) {
 	return b.forward(in), nil
 }
 
+// RunBlockSteps runs steps [from, to) of block i (see Block.NumSteps) in
+// evaluation, from h, the output of step from-1 (for from = 0, in.X; h is
+// then ignored), and returns the output of step to-1. The skips and time
+// embedding come from in, checked as by RunBlock. Running a block in parts
+// gives the bits of RunBlock; a search uses it to share the steps before a
+// ResBlock among every candidate that agrees on them. The output is owned by
+// the step's last layer: valid until that step runs again. Only RunBlock
+// prepares a BackwardBlock.
+func (u *UNet) RunBlockSteps(i int, in BlockInput, h *tensor.Tensor, from, to int) (out *tensor.Tensor, err error) {
+	defer nn.Catch(&err)
+	if i < 0 || i >= len(u.blocks) {
+		return nil, fmt.Errorf("unet: RunBlockSteps: no block %d (the network has %d)", i, len(u.blocks))
+	}
+	b := u.blocks[i]
+	if from < 0 || to > len(b.steps) || from >= to {
+		return nil, fmt.Errorf("unet: RunBlockSteps: steps [%d, %d) of block %s, which has %d", from, to, b.Name, len(b.steps))
+	}
+	b.checkInput(in)
+	if from == 0 {
+		h = in.X
+	} else if h == nil {
+		return nil, fmt.Errorf("unet: RunBlockSteps: from step %d of block %s needs the output of step %d", from, b.Name, from-1)
+	}
+	b.n = 0 // the block's backward state no longer matches a forward
+	for s := from; s < to; s++ {
+		h = b.runStep(s, h, in)
+	}
+	return h, nil
+}
+
 // BackwardBlock runs the backward of block i for dOut, the gradient of the
 // output of its last RunBlock, accumulating the gradients of the block's
 // active weights, and returns the gradients of its inputs. The skips an
