@@ -464,9 +464,10 @@ func (u *UNet) RunBlock(i int, in BlockInput) (out BlockOutput, err error) {
 	return b.forward(in), nil
 }
 
-// RunBlockSteps runs steps [from, to) of block i (see Block.NumSteps) in
-// evaluation, from h, the output of step from-1 (for from = 0, in.X; h is
-// then ignored), and returns the output of step to-1. The skips and time
+// RunBlockSteps runs steps [from, to) of block i (see Block.NumSteps), as
+// RunBlock runs them (in the network's current training mode), from h, the
+// output of step from-1 (for from = 0, in.X; h is then ignored), and
+// returns the output of step to-1. The skips and time
 // embedding come from in, checked as by RunBlock. Running a block in parts
 // gives the bits of RunBlock; a search uses it to share the steps before a
 // ResBlock among every candidate that agrees on them. The output is owned by
