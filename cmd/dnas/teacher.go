@@ -140,6 +140,7 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 	tr.SnapshotDir = ""
 	if tr.SnapshotEvery > 0 {
 		tr.SnapshotDir = filepath.Join(common.out, "snapshots")
+		fmt.Fprintf(os.Stderr, "EMA snapshots every %d steps into %s\n", tr.SnapshotEvery, tr.SnapshotDir)
 	}
 	start := time.Now()
 	if tr.StepNum < *steps {
