@@ -73,8 +73,9 @@ func (s *Session) definitionLoopHint(src string) string {
 	if !ok {
 		return ""
 	}
+	names := s.knownNames()
 	known := map[string]bool{}
-	for _, n := range s.knownNames() {
+	for _, n := range names {
 		known[n] = true
 	}
 	missing := ""
@@ -135,7 +136,7 @@ func (s *Session) definitionLoopHint(src string) string {
 		return ""
 	}
 	h := fmt.Sprintf("(%s is not defined in this session", missing)
-	if near := nearest(missing, s.knownNames()); len(near) > 0 {
+	if near := nearest(missing, names); len(near) > 0 {
 		h += ": did you mean " + strings.Join(near, " or ") + "?"
 	}
 	return h + ")"
