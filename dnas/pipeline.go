@@ -862,8 +862,8 @@ func (p *Pipeline) Budgets() string {
 	switch {
 	case ro.Inherit:
 		b.WriteString("Retraining starts from the teacher's weights wherever a layer has the teacher's name and shape.\n")
-	case ro.SharedInit:
-		b.WriteString("Retraining draws each layer's initial weights from a stream seeded by its name: the compared models start every layer they share from the same weights.\n")
+	default:
+		b.WriteString("Retraining starts from random weights drawn layer by layer (a stream per layer name): the compared models start every layer they share from the same weights, and none from the teacher's own initial draw.\n")
 	}
 	if ws := p.Opts.Supernet.WidthChoices; len(ws) > 0 {
 		rule := ""

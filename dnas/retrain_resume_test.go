@@ -65,30 +65,39 @@ func trainSaveReload(t *testing.T, rt *Retrainer, steps int) *Retrainer {
 	return rt2
 }
 
-// With SharedInit the subnet and the teacher architecture start every layer
-// they share from the same weights; without it (unet.New's one stream) the
-// layers after the first resized conv start differently.
-func TestRetrainSharedInit(t *testing.T) {
+// A retraining starts the subnet and the teacher architecture from the same
+// weights in every layer they share, and the teacher architecture never from
+// the weights a teacher trained with the same seed started from (until
+// BuildSubnet drew layer by layer, a teacher-architecture retrain at the
+// teacher's seed started from the teacher's own initial draw).
+func TestRetrainInitialWeights(t *testing.T) {
 	teacher, data := testTeacher(t)
 	cheap := searchAfterOneStep(t, teacher, data, 1e6)
 	if cheap.MACs() >= TeacherArchitecture(cheap).MACs() {
 		t.Fatalf("the loss_scale 1e6 subnet has %d MACs, not fewer than the teacher's", cheap.MACs())
 	}
-	compare := func(shared bool) (same, diff int) {
-		opts := RetrainOptions{Steps: 4, BatchSize: 4, Seed: 5, SharedInit: shared}
-		a, err := NewRetrainer("subnet", teacher, cheap, data, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := NewRetrainer("teacher-arch", teacher, TeacherArchitecture(cheap), data, opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+	const seed = 5
+	opts := RetrainOptions{Steps: 4, BatchSize: 4, Seed: seed}
+	sub, err := NewRetrainer("subnet", teacher, cheap, data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, err := NewRetrainer("teacher-arch", teacher, TeacherArchitecture(cheap), data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainer, err := newTeacherTrainer(teacher.Preset, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// compare counts the random layers (norms left out) of a that b has with
+	// the same shape, and how many of them start alike.
+	compare := func(a, b *unet.UNet) (same, diff int) {
 		pb := map[string][]float32{}
-		for _, p := range b.Net.Params() {
+		for _, p := range b.Params() {
 			pb[p.Name] = p.Data
 		}
-		for _, p := range a.Net.Params() {
+		for _, p := range a.Params() {
 			if q, ok := pb[p.Name]; ok && len(q) == len(p.Data) && !strings.HasSuffix(p.Name, "gamma") && !strings.HasSuffix(p.Name, "beta") {
 				if slices.Equal(q, p.Data) {
 					same++
@@ -99,11 +108,11 @@ func TestRetrainSharedInit(t *testing.T) {
 		}
 		return same, diff
 	}
-	if same, diff := compare(true); diff != 0 || same == 0 {
-		t.Errorf("SharedInit: %d shared layers start alike, %d differ; want all alike", same, diff)
+	if same, diff := compare(sub.Net, arch.Net); diff != 0 || same == 0 {
+		t.Errorf("subnet and teacher architecture: %d shared layers start alike, %d differ; want all alike", same, diff)
 	}
-	if _, diff := compare(false); diff == 0 {
-		t.Error("without SharedInit every shared layer starts alike: the option would change nothing")
+	if same, diff := compare(arch.Net, trainer.Net); same != 0 || diff == 0 {
+		t.Errorf("teacher architecture retrained with seed %d: %d layers start from the weights a teacher trained with seed %d starts from (%d differ); want none", seed, same, seed, diff)
 	}
 }
 

@@ -56,7 +56,6 @@ command resumes.`,
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the preset's)")
 	sf := addEvalSamplerFlags(fs)
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
-	sharedInit := fs.Bool("shared-init", false, "stage 3 draws each layer's initial weights from a stream seeded by its name, so the compared models start every layer they share from the same weights (default: one stream for the whole network, as the committed results)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	report := fs.Bool("report", false, "write the report of the stages done so far (summary.md, results.json, charts) and run nothing: look at a long run while it goes on; the options are read from --out's state.json")
 	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
@@ -111,7 +110,6 @@ command resumes.`,
 		opts.Retrain.BatchSize = *batch
 	}
 	opts.Retrain.Inherit = *inherit
-	opts.Retrain.SharedInit = *sharedInit
 	if opts.Retrain.Schedule, err = dnas.ParseJointLossSchedule(*schedule); err != nil {
 		return err
 	}
