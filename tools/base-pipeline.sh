@@ -11,10 +11,9 @@
 #      (out/run-base), then retraining at loss_scale $LOSS_SCALE (default
 #      1.15) on the same supernet (out/run-base-<loss_scale>); for v2 (without
 #      LOSS_SCALE) one run with --min-reduction 0.3 (the smallest loss_scale
-#      that removes >= 30% of the MACs) and --shared-init
-#      (out/run-base-v2-min30)
+#      that removes >= 30% of the MACs) (out/run-base-v2-min30)
 # With TEACHER=FILE, steps 1 and 2 are skipped and step 3 is the v2 one
-# (--min-reduction 0.3 --shared-init) on that teacher, e.g. the committed
+# (--min-reduction 0.3) on that teacher, e.g. the committed
 # models/base.safetensors (into $OUT/run-base-<its name>-min30).
 # Usage: [OUT=dir] [TEACHER_V2=1 | TEACHER=file] [LOSS_SCALE=x] tools/base-pipeline.sh [dnas binary]
 #   (default binary: bin/dnas, rebuilt from this checkout)
@@ -31,7 +30,6 @@ if [ -z "$DNAS" ]; then
 	DNAS=bin/dnas
 fi
 LS=${LOSS_SCALE:-}
-RUNFLAGS=""
 OUT=${OUT:-out}
 T=$OUT/teacher-base
 RUN=$OUT/run-base
@@ -39,8 +37,8 @@ log() { echo "[base-pipeline $(date -u +%H:%M:%S)] $*"; }
 
 if [ -n "${TEACHER:-}" ]; then
 	R=$RUN-$(basename "$TEACHER" .safetensors)-min30
-	log "DiffNAS pipeline on $TEACHER, --min-reduction 0.3 --shared-init (resumes $R)"
-	"$DNAS" run --preset base --teacher "$TEACHER" --out "$R" --min-reduction 0.3 --shared-init
+	log "DiffNAS pipeline on $TEACHER, --min-reduction 0.3 (resumes $R)"
+	"$DNAS" run --preset base --teacher "$TEACHER" --out "$R" --min-reduction 0.3
 	log "done: $R/summary.md"
 	exit 0
 fi
@@ -69,8 +67,6 @@ if [ "${TEACHER_V2:-0}" = 1 ]; then
 	fi
 	T=$V
 	RUN=$OUT/run-base-v2
-	# The compared models start every layer they share from the same weights.
-	RUNFLAGS="--shared-init"
 fi
 
 log "2/3 quality curve over $T/snapshots (points already measured are reused)"
@@ -81,8 +77,8 @@ if [ "${TEACHER_V2:-0}" = 1 ] && [ -z "$LS" ]; then
 	# of the MACs (exact, from the candidate tables); its summary also gives
 	# what METHOD.md's loss_scale 1.0 removes on the same tables.
 	R=$RUN-min30
-	log "3/3 DiffNAS pipeline, --min-reduction 0.3 $RUNFLAGS (resumes $R)"
-	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$R" --min-reduction 0.3 $RUNFLAGS
+	log "3/3 DiffNAS pipeline, --min-reduction 0.3 (resumes $R)"
+	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$R" --min-reduction 0.3
 	log "done: $R/summary.md"
 	exit 0
 fi
@@ -93,7 +89,7 @@ log "3/3 DiffNAS pipeline: stage 1 and the search at METHOD.md's loss_scale 1.0 
 # removed >= 30%, so the retraining budget goes to that subnet and the
 # teacher architecture, on the same stage-1 supernet (copied, not retrained).
 if [ ! -f "$RUN/search/subnet.json" ]; then
-	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$RUN" --models subnet $RUNFLAGS &
+	"$DNAS" run --preset base --teacher "$T/teacher.safetensors" --out "$RUN" --models subnet &
 	pid=$!
 	while [ ! -f "$RUN/search/subnet.json" ] && kill -0 $pid 2>/dev/null; do sleep 10; done
 	kill -TERM $pid 2>/dev/null || true
@@ -105,5 +101,5 @@ if [ ! -d "$R/stage1" ]; then
 	mkdir -p "$R/stage1" && cp "$RUN"/stage1/* "$R/stage1/"
 fi
 log "retraining at loss_scale $LS (resumes $R)"
-"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R" $RUNFLAGS
+"$DNAS" run --preset base --loss-scale "$LS" --teacher "$T/teacher.safetensors" --out "$R"
 log "done: $R/summary.md"

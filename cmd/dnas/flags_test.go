@@ -159,6 +159,8 @@ func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
 		{[]string{"--min-reduction", "30"}, "min_reduction: MAC reduction 30 must be a fraction in (0, 1), e.g. 0.3"},
 		{[]string{"--loss-scale", "-1"}, "--loss-scale -1 must be > 0"},
 		{[]string{"--loss-scale", "0"}, "--loss-scale 0 must be > 0"},
+		// --shared-init is kept (no effect) so that older commands still parse.
+		{[]string{"--shared-init", "--loss-scale", "0"}, "--loss-scale 0 must be > 0"},
 	} {
 		err := runPipeline(append([]string{"--preset", "tiny", "--out", out}, c.args...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -58,6 +58,10 @@ command resumes.`,
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	report := fs.Bool("report", false, "write the report of the stages done so far (summary.md, results.json, charts) and run nothing: look at a long run while it goes on; the options are read from --out's state.json")
+	// Retraining always draws each layer's weights by name now
+	// (dnas.BuildSubnet); the flag that asked for it stays so that older
+	// commands, and reruns that resume a directory, still run.
+	fs.Bool("shared-init", false, "no effect, kept so older commands still run: retraining always draws each layer's initial weights from a stream seeded by its name (the compared models start every shared layer alike, none from the teacher's own draw)")
 	sandwich := fs.Bool("sandwich", false, "with --widths: each stage-1 step also trains the widest and the narrowest path (the sandwich rule; ~3x the stage-1 time)")
 	if err := fs.Parse(args); err != nil {
 		return err
