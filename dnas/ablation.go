@@ -44,6 +44,7 @@ type BetaAblationRun struct {
 	HeldOutLoss float64     `json:"held_out_loss"`
 	Confident   float64     `json:"confident_fraction"`
 	Seconds     float64     `json:"seconds"` // retraining wall time
+	Seed        uint64      `json:"seed,omitempty"` // training seed (0 in runs saved before it was recorded)
 	Log         RetrainLog  `json:"log"`
 	Report      *EvalReport `json:"-"`
 }
@@ -52,12 +53,17 @@ type BetaAblationRun struct {
 type BetaAblation struct {
 	Arch  string            `json:"arch"` // the retrained architecture (its String())
 	Steps int               `json:"steps"`
+	Seed  uint64            `json:"seed,omitempty"` // training seed of every run
 	Runs  []BetaAblationRun `json:"runs"`
 }
 
 // RunBetaAblation retrains the architecture r (from a search on teacher's
 // supernet) once per schedule, from the same initial weights and seed with
 // the same budget, evaluates each, and returns the table (Table, Chart).
+// With opts.Dir, runs already finished there are read back, not redone; a
+// run there made with another training seed (opts.Retrain.Seed) is refused,
+// so that one table never mixes seeds: repeat an ablation under a second
+// seed in a directory of its own.
 func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, data *mnist.Dataset, opts BetaAblationOptions) (*BetaAblation, error) {
 	if len(opts.Schedules) == 0 {
 		opts.Schedules = DefaultAblationSchedules()
@@ -73,7 +79,8 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 			return nil, err
 		}
 	}
-	ab := &BetaAblation{Arch: r.String()}
+	seed := opts.Retrain.withDefaults(teacher.Preset).Seed
+	ab := &BetaAblation{Arch: r.String(), Seed: seed}
 	for _, sch := range opts.Schedules {
 		ro := opts.Retrain
 		ro.Schedule = sch
@@ -84,6 +91,9 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 			ckpt = strings.TrimSuffix(report, ".json") + ".safetensors"
 			var run BetaAblationRun
 			if b, err := os.ReadFile(report); err == nil && json.Unmarshal(b, &run) == nil {
+				if run.Seed != 0 && run.Seed != seed {
+					return ab, fmt.Errorf("dnas.RunBetaAblation: %s holds schedule %s retrained with training seed %d, and this ablation asks for seed %d: give it a directory of its own", report, run.Schedule, run.Seed, seed)
+				}
 				ab.Runs = append(ab.Runs, run)
 				if n := len(run.Log.Steps); n > 0 {
 					ab.Steps = max(ab.Steps, run.Log.Steps[n-1]+1)
@@ -96,6 +106,9 @@ func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, dat
 		if ckpt != "" {
 			if _, serr := os.Stat(ckpt); serr == nil {
 				rt, err = LoadRetrainer(ckpt, teacher, data, sch)
+				if err == nil && rt.Opts.Seed != seed {
+					return ab, fmt.Errorf("dnas.RunBetaAblation: %s is a retraining with training seed %d, and this ablation asks for seed %d: give it a directory of its own", ckpt, rt.Opts.Seed, seed)
+				}
 			}
 		}
 		if rt == nil && err == nil {
@@ -136,7 +149,7 @@ func AblationRunFile(dir string, s JointLossSchedule) string {
 // evaluation.
 func NewAblationRun(rt *Retrainer, rep *EvalReport, seconds float64) BetaAblationRun {
 	return BetaAblationRun{Schedule: rt.Opts.Schedule.String(), FID: rep.FID, HeldOutLoss: rep.HeldOutLoss,
-		Confident: rep.ConfidentFraction, Seconds: seconds, Log: rt.Log, Report: rep}
+		Confident: rep.ConfidentFraction, Seconds: seconds, Seed: rt.Opts.Seed, Log: rt.Log, Report: rep}
 }
 
 // trainSaving trains rt to its end, checkpointing to path (if not empty)
@@ -158,7 +171,11 @@ func trainSaving(ctx context.Context, rt *Retrainer, path string) error {
 
 // Table renders the ablation as a Markdown table.
 func (a *BetaAblation) Table() string {
-	t := plots.NewTable(fmt.Sprintf("Beta-schedule ablation (%s, %d steps each)", a.Arch, a.Steps),
+	seed := ""
+	if a.Seed != 0 {
+		seed = fmt.Sprintf(", training seed %d", a.Seed)
+	}
+	t := plots.NewTable(fmt.Sprintf("Beta-schedule ablation (%s, %d steps each%s)", a.Arch, a.Steps, seed),
 		"schedule", "FID (LeNet)", "held-out noise loss", "confident", "final noise loss (train)", "retrain s")
 	for _, r := range a.Runs {
 		final := math.NaN()

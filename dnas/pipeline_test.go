@@ -202,6 +202,15 @@ func TestBetaAblationTiny(t *testing.T) {
 	if err != nil || len(ab2.Runs) != 2 || ab2.Runs[0].FID != ab.Runs[0].FID {
 		t.Fatalf("resumed ablation: %v %+v", err, ab2)
 	}
+	if ab.Seed != 1 || ab.Runs[0].Seed != 1 || !strings.Contains(ab.Table(), "training seed 1") {
+		t.Errorf("the ablation does not record its training seed: %d, run %d, table %q", ab.Seed, ab.Runs[0].Seed, ab.Table())
+	}
+	// Another training seed in the same directory is refused, not mixed in.
+	_, err = RunBetaAblation(context.Background(), teacher, r, data, BetaAblationOptions{
+		Schedules: []JointLossSchedule{LinearRamp(0.5)}, Retrain: RetrainOptions{Steps: 4, BatchSize: 4, Seed: 2}, Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "training seed 1") || !strings.Contains(err.Error(), "seed 2") {
+		t.Errorf("an ablation with seed 2 over seed-1 runs: got %v", err)
+	}
 }
 
 // testLog sends a pipeline's stage log to the test log.

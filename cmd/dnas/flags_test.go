@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -176,5 +177,30 @@ func TestRunReportNeedsARunDirectory(t *testing.T) {
 	}
 	if err := runPipeline([]string{"--out", dir, "--report", "--loss-scale", "1.1"}); err == nil || !strings.Contains(err.Error(), "drop --loss-scale") {
 		t.Errorf("--report with run options: got %v", err)
+	}
+}
+
+// dnas ablate --seed retrains a run's architecture under another training
+// seed, into a directory of its own, and its table says which seed.
+func TestAblateWithAnotherSeed(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("DNAS_CACHE_DIR", filepath.Join(dir, "cache"))
+	model := filepath.Join(dir, "teacher.safetensors")
+	if err := tinyTeacher(t).Save(model); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "run")
+	if err := runPipeline([]string{"--preset", "tiny", "--teacher", model, "--out", run, "--stage1-steps", "1", "--retrain-steps", "2", "--samples", "8", "--models", "subnet"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runAblation([]string{"--run", run, "--arch", "teacher-arch", "--schedules", "linear:0.5", "--seed", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(run, "ablation-seed2", "ablation.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "training seed 2") {
+		t.Errorf("ablation.md does not name the training seed:\n%s", b)
 	}
 }

@@ -201,15 +201,19 @@ Retrains one architecture a 'dnas run' searched (--arch) once per joint-loss
 beta schedule (--schedules), from the same initial weights, seed and budget,
 evaluates each, and writes ablation.md, ablation.json and the charts to
 --out. The run's own retraining counts as the entry of its schedule when the
-budgets match. Rerun the same command to resume.`,
+budgets and the seed match. Rerun the same command to resume. With --seed
+and a single schedule it retrains an architecture under another training
+seed: how much of a difference between two models is training noise.`,
 		"dnas ablate --run out/run",
-		"dnas ablate --run out/run --arch global --schedules linear:0.5,noise --out out/ablation-global")
+		"dnas ablate --run out/run --arch global --schedules linear:0.5,noise --out out/ablation-global",
+		"dnas ablate --run out/run --arch teacher-arch --schedules linear:0.5 --seed 2 --out out/run/seed2-teacher-arch")
 	run := fs.String("run", "", "directory of a finished (or searched) 'dnas run' (required)")
-	out := fs.String("out", "", "output directory (default <run>/ablation); rerun to resume")
+	out := fs.String("out", "", "output directory (default <run>/ablation, with --seed N <run>/ablation-seedN); rerun to resume")
 	schedules := fs.String("schedules", "linear:0.5,cosine:0.5,hard:0.5,const:0.5,noise", "comma-separated beta schedules")
 	arch := fs.String("arch", "subnet", "which searched architecture: subnet, global, random or teacher-arch")
 	retrain := fs.Int("retrain-steps", 0, "steps per schedule (0: the run's retraining budget)")
 	samples := fs.Int("samples", 0, "generated images per model for FID (0: the run's)")
+	seed := fs.Uint64("seed", 0, "training seed of every retraining: initial weights, batches, timesteps, noise, dropout (0: the run's)")
 	preset := fs.String("preset", "small", "preset of the run, only for an unfinished run older than recorded options (its state.json has none)")
 	teacher := fs.String("teacher", "", "teacher checkpoint of the run (default: the one it was made with; needed only for an unfinished run older than recorded options)")
 	if err := fs.Parse(args); err != nil {
@@ -220,6 +224,9 @@ budgets match. Rerun the same command to resume.`,
 	}
 	if *out == "" {
 		*out = filepath.Join(*run, "ablation")
+		if *seed > 0 {
+			*out += fmt.Sprintf("-seed%d", *seed)
+		}
 	}
 	scheds, err := dnas.ParseJointLossSchedules(*schedules)
 	if err != nil {
@@ -261,13 +268,16 @@ budgets match. Rerun the same command to resume.`,
 	if *retrain > 0 {
 		ro.Steps = *retrain
 	}
+	if *seed > 0 {
+		ro.Seed = *seed
+	}
 	ev := opts.Eval
 	if *samples > 0 {
 		ev.Samples = *samples
 	}
 	// The run's own retraining of this architecture is one of the
 	// ablation's entries when the schedule and budget match: reuse it.
-	if m := archModel(*arch); m != "" && ro.Steps == opts.Retrain.Steps {
+	if m := archModel(*arch); m != "" && ro.Steps == opts.Retrain.Steps && ro.Seed == opts.Retrain.Seed {
 		file := dnas.AblationRunFile(*out, opts.Retrain.Schedule)
 		if _, err := os.Stat(file); err != nil && p.StageDone("eval:"+m) {
 			if err := p.RunEvaluate(ctx, m); err != nil {
