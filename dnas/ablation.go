@@ -65,6 +65,9 @@ type BetaAblation struct {
 // so that one table never mixes seeds: repeat an ablation under a second
 // seed in a directory of its own.
 func RunBetaAblation(ctx context.Context, teacher *Teacher, r *SearchResult, data *mnist.Dataset, opts BetaAblationOptions) (*BetaAblation, error) {
+	if teacher == nil {
+		return nil, errors.New("dnas.RunBetaAblation: no teacher: load one with dnas.LoadTeacherPreset or dnas.LoadTeacher")
+	}
 	if len(opts.Schedules) == 0 {
 		opts.Schedules = DefaultAblationSchedules()
 	}
