@@ -178,11 +178,21 @@ func TestRunReportNeedsARunDirectory(t *testing.T) {
 	if err := runPipeline([]string{"--out", dir, "--report", "--loss-scale", "1.1"}); err == nil || !strings.Contains(err.Error(), "drop --loss-scale") {
 		t.Errorf("--report with run options: got %v", err)
 	}
+	if err := runPipeline([]string{"--out", dir, "--resume"}); err == nil || !strings.Contains(err.Error(), "not a dnas run directory") {
+		t.Errorf("--resume on an empty directory: got %v", err)
+	}
+	if err := runPipeline([]string{"--out", dir, "--resume", "--preset", "tiny"}); err == nil || !strings.Contains(err.Error(), "--resume reads the run's options") || !strings.Contains(err.Error(), "drop --preset") {
+		t.Errorf("--resume with run options: got %v", err)
+	}
+	if err := runPipeline([]string{"--out", dir, "--resume", "--report"}); err == nil || !strings.Contains(err.Error(), "give one") {
+		t.Errorf("--resume with --report: got %v", err)
+	}
 }
 
-// dnas ablate --seed retrains a run's architecture under another training
-// seed, into a directory of its own, and its table says which seed.
-func TestAblateWithAnotherSeed(t *testing.T) {
+// dnas run --resume goes on with a run from its own options; dnas ablate
+// --seed retrains a run's architecture under another training seed, into a
+// directory of its own, and its table says which seed.
+func TestRunResumeAndAblateWithAnotherSeed(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DNAS_CACHE_DIR", filepath.Join(dir, "cache"))
 	model := filepath.Join(dir, "teacher.safetensors")
@@ -192,6 +202,11 @@ func TestAblateWithAnotherSeed(t *testing.T) {
 	run := filepath.Join(dir, "run")
 	if err := runPipeline([]string{"--preset", "tiny", "--teacher", model, "--out", run, "--stage1-steps", "1", "--retrain-steps", "2", "--samples", "8", "--models", "subnet"}); err != nil {
 		t.Fatal(err)
+	}
+	// --resume takes the options from the run itself: nothing is refused as
+	// "other options", and a finished run just reports.
+	if err := runPipeline([]string{"--out", run, "--resume"}); err != nil {
+		t.Fatalf("dnas run --out %s --resume: %v", run, err)
 	}
 	if err := runAblation([]string{"--run", run, "--arch", "teacher-arch", "--schedules", "linear:0.5", "--seed", "2"}); err != nil {
 		t.Fatal(err)

@@ -32,11 +32,13 @@ one with the fewest MACs whose distillation loss is at most the baseline's
 subnet and the models it is compared with (--models) under the joint loss;
 then each is sampled for FID. --out receives summary.md, results.json and
 the charts. Every stage is checkpointed in --out: after Ctrl-C, the same
-command resumes.`,
+command resumes, and so does 'dnas run --out DIR --resume', which reads the
+options from DIR.`,
 		"dnas run --preset small --out out/run",
 		"dnas run --preset small --widths 0.5,0.75,1 --loss-scale 1.05 --out out/run-widths",
 		"dnas run --preset base --min-reduction 0.3 --out out/run-base-30",
-		"dnas run --out out/run --report")
+		"dnas run --out out/run --report",
+		"dnas run --out out/run --resume")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false) + " (sets every budget)",
 		out:         "output directory (required); rerun with the same one to resume",
@@ -58,6 +60,7 @@ command resumes.`,
 	widths := fs.String("widths", "", "also search the inner width of every ResBlock: comma-separated multipliers in (0, 1] including 1, e.g. 0.5,0.75,1 (default: kernels only)")
 	inherit := fs.Bool("inherit", false, "stage 3 starts each model from the teacher's weights wherever a weight has the teacher's name and shape (METHOD.md's inheritance; default: from scratch)")
 	report := fs.Bool("report", false, "write the report of the stages done so far (summary.md, results.json, charts) and run nothing: look at a long run while it goes on; the options are read from --out's state.json")
+	resume := fs.Bool("resume", false, "go on with the run in --out with the options it was started with (read from its state.json), without repeating them")
 	// Retraining always draws each layer's weights by name now
 	// (dnas.BuildSubnet); the flag that asked for it stays so that older
 	// commands, and reruns that resume a directory, still run.
@@ -69,8 +72,20 @@ command resumes.`,
 	if common.out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
 	}
-	if *report {
+	switch {
+	case *report && *resume:
+		return fmt.Errorf("--report and --resume: give one (--report writes the report so far and runs nothing, --resume goes on with the run)")
+	case *report:
 		return reportPipeline(fs, common.out)
+	case *resume:
+		if err := onlyOut(fs, "resume"); err != nil {
+			return err
+		}
+		opts, err := dnas.LoadPipelineOptions(common.out)
+		if err != nil {
+			return err
+		}
+		return execPipeline(opts, fmt.Sprintf("dnas run --out %s --resume", common.out))
 	}
 	if *sandwich && *widths == "" {
 		return fmt.Errorf("--sandwich needs --widths (e.g. --widths 0.5,0.75,1): the rule is about narrow and wide paths of the width search")
@@ -126,6 +141,12 @@ command resumes.`,
 	if opts.Eval.Sampler, err = sf.spec(fs, opts.Eval.Sampler); err != nil {
 		return err
 	}
+	return execPipeline(opts, "the same command")
+}
+
+// execPipeline runs (or resumes) the pipeline of opts and prints its
+// outcome; again names what resumes it after an interruption.
+func execPipeline(opts dnas.PipelineOptions, again string) error {
 	ctx, stop := interruptContext()
 	defer stop()
 	start := time.Now()
@@ -137,7 +158,7 @@ command resumes.`,
 	res, err := p.Run(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted after %.0fs; run the same command again to resume: %w", time.Since(start).Seconds(), err)
+			return fmt.Errorf("interrupted after %.0fs; run %s again to resume (or dnas run --out %s --resume): %w", time.Since(start).Seconds(), again, opts.OutDir, err)
 		}
 		return err
 	}
@@ -159,14 +180,8 @@ command resumes.`,
 // reportPipeline is `dnas run --report --out DIR`: the report of an
 // unfinished (or finished) run, with the options it was made with.
 func reportPipeline(fs *flag.FlagSet, dir string) error {
-	var other []string
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name != "report" && f.Name != "out" {
-			other = append(other, "--"+f.Name)
-		}
-	})
-	if len(other) > 0 {
-		return fmt.Errorf("--report reads the run's options from --out's state.json: drop %s", strings.Join(other, " "))
+	if err := onlyOut(fs, "report"); err != nil {
+		return err
 	}
 	opts, err := dnas.LoadPipelineOptions(dir)
 	if err != nil {
@@ -190,6 +205,21 @@ func reportPipeline(fs *flag.FlagSet, dir string) error {
 	fmt.Printf("DiffNAS %s (%s): subnet %.1f%% fewer MACs than the teacher; FID subnet %s vs teacher arch. retrained %s\nreport: %s\n",
 		res.Preset, state, 100*res.MACReduction, fidText(res.SubnetFID, "subnet", res.Options.Models), fidText(res.TeacherArchFID, "teacher-arch", res.Options.Models),
 		filepath.Join(dir, "summary.md"))
+	return nil
+}
+
+// onlyOut refuses any flag but --out and --<mode> (report, resume): those
+// modes read the run's options from its state.json.
+func onlyOut(fs *flag.FlagSet, mode string) error {
+	var other []string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != mode && f.Name != "out" {
+			other = append(other, "--"+f.Name)
+		}
+	})
+	if len(other) > 0 {
+		return fmt.Errorf("--%s reads the run's options from --out's state.json: drop %s", mode, strings.Join(other, " "))
+	}
 	return nil
 }
 
