@@ -2,6 +2,7 @@ package dnas
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,8 +16,13 @@ import (
 // step and learning-rate schedule (and, for a training checkpoint, where the
 // run stands and how to resume it); for a stage-1 supernet block or a
 // stage-3 retraining, its teacher and progress. Any other safetensors file
-// gets its tensor count and metadata keys. `dnas info FILE...` prints it.
+// gets its tensor count and metadata keys. A `dnas run` directory gets its
+// options, the stages done (with their times), the one in progress and
+// those left, and the commands that resume it. `dnas info FILE...` prints it.
 func DescribeFile(path string) (string, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return describeRunDir(path)
+	}
 	f, err := checkpoint.Load(path)
 	if err != nil {
 		return "", err
@@ -153,5 +159,65 @@ func describeRetrain(path string, f *checkpoint.File) (string, error) {
 		f.Metadata["teacher"], step, o.Steps, o.BatchSize, o.LR, o.Schedule, o.Seed)
 	fmt.Fprintf(&b, "  the model: %s search, kernels %v: %s MACs (%.1f%% fewer than the teacher), %s params\n",
 		r.Method, r.Kernels(), FormatCount(r.MACs()), 100*r.MACReduction(), FormatCount(r.Params()))
+	return b.String(), nil
+}
+
+// describeRunDir describes the `dnas run` directory dir from its state.json.
+func describeRunDir(dir string) (string, error) {
+	st, found, err := readPipelineState(dir)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("dnas: %w", err)
+	case !found:
+		return "", fmt.Errorf("%s is a directory but not a dnas run directory (no state.json): dnas info describes checkpoint files and run directories", dir)
+	case st.Options == nil:
+		return "", fmt.Errorf("%s predates recorded options: its results.json has them", filepath.Join(dir, "state.json"))
+	}
+	o := st.Options
+	var b strings.Builder
+	teacher := o.TeacherPath
+	if teacher == "" {
+		teacher = "the committed one"
+	}
+	fmt.Fprintf(&b, "%s: a dnas run directory, preset %s, teacher %s (%s)\n", dir, o.Preset, st.Teacher, teacher)
+	rule := fmt.Sprintf("loss_scale %g", o.Search.LossScale)
+	if o.Search.MinReduction > 0 {
+		rule = fmt.Sprintf("the smallest loss_scale >= %g removing %g of the MACs", o.Search.LossScale, o.Search.MinReduction)
+	}
+	fmt.Fprintf(&b, "  stage 1 %d steps per block; search on %d samples, %s; models %s retrained %d steps each (beta %s, seed %d)\n",
+		o.Stage1Steps, o.Search.EvalBatch, rule, strings.Join(o.Models, ", "), o.Retrain.Steps, o.Retrain.Schedule, o.Retrain.Seed)
+	done := map[string]StageTime{}
+	var doneText []string
+	total := 0.0
+	for _, s := range st.Stages {
+		if s.Done {
+			done[s.Stage] = s
+			total += s.Seconds
+			doneText = append(doneText, fmt.Sprintf("%s %.0fs", s.Stage, s.Seconds))
+		}
+	}
+	if len(doneText) > 0 {
+		fmt.Fprintf(&b, "  done: %s (%.1f min of stage time)\n", strings.Join(doneText, ", "), total/60)
+	}
+	var left []string
+	for _, s := range append(runStages(o.Models), "report") {
+		if _, ok := done[s]; ok {
+			continue
+		}
+		if m, ok := strings.CutPrefix(s, "retrain:"); ok && len(left) == 0 {
+			// The retraining in progress: its checkpoint says how far.
+			ckpt := filepath.Join(dir, "retrain", m+".safetensors")
+			if f, err := checkpoint.Load(ckpt); err == nil && f.Metadata["format"] == retrainFormat {
+				s = fmt.Sprintf("%s (at step %s of %d)", s, f.Metadata["step"], o.Retrain.Steps)
+			}
+		}
+		left = append(left, s)
+	}
+	if len(left) == 0 {
+		fmt.Fprintf(&b, "  finished: %s\n", filepath.Join(dir, "summary.md"))
+		return b.String(), nil
+	}
+	fmt.Fprintf(&b, "  left: %s\n", strings.Join(left, ", "))
+	fmt.Fprintf(&b, "  resume: dnas run --out %s --resume; the report so far: dnas run --out %s --report\n", dir, dir)
 	return b.String(), nil
 }

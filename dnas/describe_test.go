@@ -2,6 +2,8 @@ package dnas
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +96,51 @@ func TestDescribeFile(t *testing.T) {
 	}
 	if _, err := DescribeFile(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("a missing file: %v, want an error naming it", err)
+	}
+}
+
+// A run directory is described from its state.json: what is done, the
+// retraining in progress with its step, what is left and how to resume.
+func TestDescribeRunDirectory(t *testing.T) {
+	teacher, data := testTeacher(t)
+	dir := t.TempDir()
+	if _, err := DescribeFile(dir); err == nil || !strings.Contains(err.Error(), "not a dnas run directory") {
+		t.Errorf("a directory without state.json: %v", err)
+	}
+	opts, err := DefaultPipelineOptions("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Models = []string{"subnet", "teacher-arch"}
+	st := pipelineState{Teacher: teacher.ID(), Options: &opts, Stages: []StageTime{
+		{Stage: "stage1", Seconds: 12, Done: true}, {Stage: "search", Seconds: 30, Done: true}, {Stage: "eval:teacher", Seconds: 18, Done: true}}}
+	if err := writeJSON(filepath.Join(dir, "state.json"), st); err != nil {
+		t.Fatal(err)
+	}
+	r := searchAfterOneStep(t, teacher, data, 1e6)
+	rt, err := NewRetrainer("subnet", teacher, r, data, RetrainOptions{Steps: 10, BatchSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "retrain"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Save(filepath.Join(dir, "retrain", "subnet.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DescribeFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a dnas run directory, preset tiny, teacher " + teacher.ID(),
+		"done: stage1 12s, search 30s, eval:teacher 18s (1.0 min of stage time)",
+		fmt.Sprintf("left: retrain:subnet (at step 3 of %d), eval:subnet, retrain:teacher-arch, eval:teacher-arch, report", opts.Retrain.Steps),
+		"resume: dnas run --out " + dir + " --resume"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the description lacks %q:\n%s", want, got)
+		}
 	}
 }

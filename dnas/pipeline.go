@@ -733,9 +733,12 @@ func (p *Pipeline) Results() *PipelineResults {
 }
 
 // stagesOfRun lists the stages Run goes through, in its order.
-func (p *Pipeline) stagesOfRun() []string {
+func (p *Pipeline) stagesOfRun() []string { return runStages(p.Opts.Models) }
+
+// runStages lists the stages of a run retraining models, in Run's order.
+func runStages(models []string) []string {
 	st := []string{"stage1", "search", "eval:teacher"}
-	for _, m := range p.Opts.Models {
+	for _, m := range models {
 		st = append(st, "retrain:"+m, "eval:"+m)
 	}
 	return st

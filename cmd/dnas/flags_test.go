@@ -208,6 +208,9 @@ func TestRunResumeAndAblateWithAnotherSeed(t *testing.T) {
 	if err := runPipeline([]string{"--out", run, "--resume"}); err != nil {
 		t.Fatalf("dnas run --out %s --resume: %v", run, err)
 	}
+	if err := runInfo([]string{run}); err != nil {
+		t.Errorf("dnas info %s: %v", run, err)
+	}
 	if err := runAblation([]string{"--run", run, "--arch", "teacher-arch", "--schedules", "linear:0.5", "--seed", "2"}); err != nil {
 		t.Fatal(err)
 	}

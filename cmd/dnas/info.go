@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	register("info", "say what a checkpoint holds: teacher, schedule, step, how to resume (dnas info FILE...)", runInfo)
+	register("info", "say what a checkpoint or run directory holds: teacher, schedule, step, stages done, how to resume (dnas info FILE|DIR...)", runInfo)
 }
 
 // runInfo is `dnas info FILE...`: dnas.DescribeFile for each file. Every
@@ -19,15 +19,17 @@ func init() {
 func runInfo(args []string) error {
 	fs := flag.NewFlagSet("info", flag.ContinueOnError)
 	fs.Usage = func() {
-		fs.Output().Write([]byte(`usage: dnas info FILE...
+		fs.Output().Write([]byte(`usage: dnas info FILE|DIR...
 
 Says what each checkpoint file holds without loading it into a run: a
 teacher's architecture, size, ID, learning-rate schedule (with every warm
 restart) and training step, and for a training checkpoint where the run
 stands and how to resume it; a stage-1 supernet block's or a stage-3
-retraining's teacher and progress.
+retraining's teacher and progress. For a 'dnas run' directory: its options,
+the stages done (with their times), the retraining in progress and its step,
+the stages left, and the commands that resume it.
 
-example: dnas info models/base.safetensors out/teacher-base/train.safetensors
+example: dnas info models/base.safetensors out/teacher-base/train.safetensors out/run
 `))
 	}
 	if err := fs.Parse(args); err != nil {
