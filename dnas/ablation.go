@@ -156,19 +156,26 @@ func NewAblationRun(rt *Retrainer, rep *EvalReport, seconds float64) BetaAblatio
 }
 
 // trainSaving trains rt to its end, checkpointing to path (if not empty)
-// every 100 steps, at the end and on cancellation.
+// every 100 steps, at the end and on cancellation, under one progress bar.
 func trainSaving(ctx context.Context, rt *Retrainer, path string) error {
+	tr := rt.newTracker()
+	var loss float64
 	for !rt.Done() {
-		err := rt.Train(ctx, 100)
+		l, err := rt.trainWith(ctx, 100, tr)
+		loss = l
 		if path != "" {
 			if serr := rt.Save(path); serr != nil && err == nil {
 				err = serr
 			}
 		}
 		if err != nil {
+			if ctx.Err() != nil {
+				tr.Done(rt.Step, loss)
+			}
 			return err
 		}
 	}
+	tr.Done(rt.Step, loss)
 	return nil
 }
 

@@ -408,25 +408,39 @@ func scale(t *tensor.Tensor, a float32) {
 // cancelled ctx stops it within one step and returns ctx's error; the steps
 // done are kept (save them with Save).
 func (r *Retrainer) Train(ctx context.Context, steps int) error {
-	steps = min(steps, r.Opts.Steps-r.Step)
+	tr := r.newTracker()
+	loss, err := r.trainWith(ctx, steps, tr)
+	if err == nil || ctx.Err() != nil {
+		tr.Done(r.Step, loss)
+	}
+	return err
+}
+
+// newTracker starts the progress bar of the steps from r.Step to the end.
+func (r *Retrainer) newTracker() *progress.Tracker {
 	tr := progress.NewTracker(fmt.Sprintf("stage 3: retrain %s (beta %s)", r.Name, r.Opts.Schedule), r.Opts.Steps, nil)
 	tr.Start = r.Step
-	var loss float64
+	return tr
+}
+
+// trainWith runs steps more steps (never past Opts.Steps), reporting each to
+// tr, and returns the last step's loss; a cancelled ctx stops it within one
+// step. The caller ends tr: one bar can span several calls.
+func (r *Retrainer) trainWith(ctx context.Context, steps int, tr *progress.Tracker) (loss float64, err error) {
+	steps = min(steps, r.Opts.Steps-r.Step)
 	for k := 0; k < steps; k++ {
 		if err := ctx.Err(); err != nil {
-			tr.Done(r.Step, loss)
-			return err
+			return loss, err
 		}
 		st, err := r.TrainStep()
 		if err != nil {
-			return err
+			return loss, err
 		}
 		loss = st.Loss
 		tr.LR = float64(r.Adam.LR)
 		tr.Step(r.Step, r.Opts.BatchSize, loss)
 	}
-	tr.Done(r.Step, loss)
-	return nil
+	return loss, nil
 }
 
 // Done reports whether all Opts.Steps steps have been trained.
