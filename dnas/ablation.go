@@ -43,7 +43,7 @@ type BetaAblationRun struct {
 	FID         float64     `json:"fid"`
 	HeldOutLoss float64     `json:"held_out_loss"`
 	Confident   float64     `json:"confident_fraction"`
-	Seconds     float64     `json:"seconds"` // retraining wall time
+	Seconds     float64     `json:"seconds"`        // retraining wall time
 	Seed        uint64      `json:"seed,omitempty"` // training seed (0 in runs saved before it was recorded)
 	Log         RetrainLog  `json:"log"`
 	Report      *EvalReport `json:"-"`
