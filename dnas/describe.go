@@ -180,12 +180,8 @@ func describeRunDir(dir string) (string, error) {
 		teacher = "the committed one"
 	}
 	fmt.Fprintf(&b, "%s: a dnas run directory, preset %s, teacher %s (%s)\n", dir, o.Preset, st.Teacher, teacher)
-	rule := fmt.Sprintf("loss_scale %g", o.Search.LossScale)
-	if o.Search.MinReduction > 0 {
-		rule = fmt.Sprintf("the smallest loss_scale >= %g removing %g of the MACs", o.Search.LossScale, o.Search.MinReduction)
-	}
 	fmt.Fprintf(&b, "  stage 1 %d steps per block; search on %d samples, %s; models %s retrained %d steps each (beta %s, seed %d)\n",
-		o.Stage1Steps, o.Search.EvalBatch, rule, strings.Join(o.Models, ", "), o.Retrain.Steps, o.Retrain.Schedule, o.Retrain.Seed)
+		o.Stage1Steps, o.Search.EvalBatch, searchRuleText(o.Search, nil), strings.Join(o.Models, ", "), o.Retrain.Steps, o.Retrain.Schedule, o.Retrain.Seed)
 	done := map[string]StageTime{}
 	var doneText []string
 	total := 0.0

@@ -881,8 +881,11 @@ func (p *Pipeline) Budgets() string {
 // ruleText names the block-wise rule's tolerance for the budgets line:
 // "loss_scale 1", or with Search.MinReduction the one it asks for and, once
 // the search is done, the one it took.
-func (p *Pipeline) ruleText() string {
-	o := p.Opts.Search
+func (p *Pipeline) ruleText() string { return searchRuleText(p.Opts.Search, p.Searches["subnet"]) }
+
+// searchRuleText is ruleText for the search options o and, once the search
+// is done, its block-wise result r (nil before).
+func searchRuleText(o SearchOptions, r *SearchResult) string {
 	ls := o.LossScale
 	if ls == 0 {
 		ls = 1
@@ -891,7 +894,7 @@ func (p *Pipeline) ruleText() string {
 		return fmt.Sprintf("loss_scale %g", ls)
 	}
 	t := fmt.Sprintf("loss_scale the smallest >= %g removing >= %.4g%% of the MACs", ls, 100*o.MinReduction)
-	if r := p.Searches["subnet"]; r != nil {
+	if r != nil {
 		t += fmt.Sprintf(" (%g)", r.LossScale)
 	}
 	return t
