@@ -18,10 +18,12 @@ import (
 // stage-3 retraining, its teacher and progress. Any other safetensors file
 // gets its tensor count and metadata keys. A `dnas run` directory gets its
 // options, the stages done (with their times), the one in progress and
-// those left, and the commands that resume it. `dnas info FILE...` prints it.
+// those left, and the commands that resume it; a `dnas teacher` output
+// directory its checkpoints, EMA snapshots and quality curve. `dnas info
+// FILE...` prints it.
 func DescribeFile(path string) (string, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return describeRunDir(path)
+		return describeDir(path)
 	}
 	f, err := checkpoint.Load(path)
 	if err != nil {
@@ -162,14 +164,63 @@ func describeRetrain(path string, f *checkpoint.File) (string, error) {
 	return b.String(), nil
 }
 
-// describeRunDir describes the `dnas run` directory dir from its state.json.
-func describeRunDir(dir string) (string, error) {
+// describeDir describes a directory dnas wrote: a `dnas run` directory (it
+// has state.json) or a `dnas teacher` output directory (train.safetensors,
+// teacher.safetensors, snapshots/, curve/).
+func describeDir(dir string) (string, error) {
 	st, found, err := readPipelineState(dir)
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("dnas: %w", err)
-	case !found:
-		return "", fmt.Errorf("%s is a directory but not a dnas run directory (no state.json): dnas info describes checkpoint files and run directories", dir)
+	case found:
+		return describeRunDir(dir, st)
+	}
+	var b strings.Builder
+	for _, name := range []string{"train.safetensors", "teacher.safetensors"} {
+		path := filepath.Join(dir, name)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		d, err := DescribeFile(path)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(d)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "step-*.safetensors"))
+	if len(snaps) > 0 {
+		slices.Sort(snaps)
+		fmt.Fprintf(&b, "%s: %d EMA snapshots, %s to %s\n", filepath.Join(dir, "snapshots"), len(snaps), filepath.Base(snaps[0]), filepath.Base(snaps[len(snaps)-1]))
+	}
+	if c, err := LoadQualityCurve(filepath.Join(dir, "curve", "curve.json")); err == nil && len(c.Points) > 0 {
+		pts := make([]string, len(c.Points))
+		for i, pt := range c.Points {
+			pts[i] = fmt.Sprintf("%d: FID %.1f, %.1f%%", pt.Step, pt.FID, 100*pt.ConfidentFraction)
+		}
+		fmt.Fprintf(&b, "%s: quality curve of %d points (%d samples, %s, seed %d; step: FID, confident): %s\n",
+			filepath.Join(dir, "curve"), len(c.Points), c.Samples, c.Sampler, c.Seed, strings.Join(pts, "; "))
+		if n := len(snaps) - len(c.Points); n > 0 {
+			sampler := fmt.Sprintf("--steps %d --eta %g", c.Spec.Steps, c.Spec.Eta)
+			if c.Spec.Kind == "ddpm" {
+				sampler = "--sampler ddpm"
+			}
+			live := ""
+			if c.Live {
+				live = " --live"
+			}
+			fmt.Fprintf(&b, "  %d snapshots not measured yet; this measures only those: dnas fid --model '%s' --samples %d %s --seed %d%s --out %s\n",
+				n, filepath.Join(dir, "snapshots", "*.safetensors"), c.Samples, sampler, c.Seed, live, filepath.Join(dir, "curve"))
+		}
+	}
+	if b.Len() == 0 {
+		return "", fmt.Errorf("%s is a directory dnas did not write (no state.json, train.safetensors, teacher.safetensors or snapshots/): dnas info describes checkpoint files, `dnas run` directories and `dnas teacher` output directories", dir)
+	}
+	return b.String(), nil
+}
+
+// describeRunDir describes the `dnas run` directory dir from its state.json.
+func describeRunDir(dir string, st pipelineState) (string, error) {
+	switch {
 	case st.Options == nil:
 		return "", fmt.Errorf("%s predates recorded options: its results.json has them", filepath.Join(dir, "state.json"))
 	}

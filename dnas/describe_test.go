@@ -104,9 +104,6 @@ func TestDescribeFile(t *testing.T) {
 func TestDescribeRunDirectory(t *testing.T) {
 	teacher, data := testTeacher(t)
 	dir := t.TempDir()
-	if _, err := DescribeFile(dir); err == nil || !strings.Contains(err.Error(), "not a dnas run directory") {
-		t.Errorf("a directory without state.json: %v", err)
-	}
 	opts, err := DefaultPipelineOptions("tiny")
 	if err != nil {
 		t.Fatal(err)
@@ -139,6 +136,46 @@ func TestDescribeRunDirectory(t *testing.T) {
 		"done: stage1 12s, search 30s, eval:teacher 18s (1.0 min of stage time)",
 		fmt.Sprintf("left: retrain:subnet (at step 3 of %d), eval:subnet, retrain:teacher-arch, eval:teacher-arch, report", opts.Retrain.Steps),
 		"resume: dnas run --out " + dir + " --resume"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the description lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+// A teacher's output directory: its weights, snapshots and quality curve,
+// and the command that measures the snapshots the curve lacks.
+func TestDescribeTeacherDirectory(t *testing.T) {
+	teacher, _ := testTeacher(t)
+	dir := t.TempDir()
+	if _, err := DescribeFile(dir); err == nil || !strings.Contains(err.Error(), "a directory dnas did not write") {
+		t.Errorf("an empty directory: %v", err)
+	}
+	if err := teacher.Save(filepath.Join(dir, "teacher.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []int{100, 200} {
+		if err := os.MkdirAll(filepath.Join(dir, "snapshots"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := teacher.Save(SnapshotPath(filepath.Join(dir, "snapshots"), step)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &QualityCurve{Samples: 40, Spec: DDIMSpec(7, 0), Sampler: "DDIM 7 steps, eta 0", Seed: 3,
+		Points: []CurvePoint{{Step: 100, FID: 50, ConfidentFraction: 0.5}}}
+	if err := os.MkdirAll(filepath.Join(dir, "curve"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(filepath.Join(dir, "curve", "curve.json")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DescribeFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"teacher.safetensors: teacher weights", "2 EMA snapshots, step-0000100.safetensors to step-0000200.safetensors",
+		"quality curve of 1 points", "100: FID 50.0, 50.0%",
+		"1 snapshots not measured yet; this measures only those: dnas fid --model '" + filepath.Join(dir, "snapshots", "*.safetensors") + "' --samples 40 --steps 7 --eta 0 --seed 3 --out " + filepath.Join(dir, "curve")} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the description lacks %q:\n%s", want, got)
 		}

@@ -27,9 +27,11 @@ restart) and training step, and for a training checkpoint where the run
 stands and how to resume it; a stage-1 supernet block's or a stage-3
 retraining's teacher and progress. For a 'dnas run' directory: its options,
 the stages done (with their times), the retraining in progress and its step,
-the stages left, and the commands that resume it.
+the stages left, and the commands that resume it. For a 'dnas teacher'
+output directory: its checkpoints, EMA snapshots and quality curve, and the
+command that measures the snapshots the curve lacks.
 
-example: dnas info models/base.safetensors out/teacher-base/train.safetensors out/run
+example: dnas info models/base.safetensors out/teacher-base out/run
 `))
 	}
 	if err := fs.Parse(args); err != nil {
