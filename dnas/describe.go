@@ -188,8 +188,7 @@ func describeDir(dir string) (string, error) {
 		b.WriteString(d)
 	}
 	snaps, _ := filepath.Glob(filepath.Join(dir, "snapshots", "step-*.safetensors"))
-	if len(snaps) > 0 {
-		slices.Sort(snaps)
+	if len(snaps) > 0 { // Glob returns them sorted: step order
 		fmt.Fprintf(&b, "%s: %d EMA snapshots, %s to %s\n", filepath.Join(dir, "snapshots"), len(snaps), filepath.Base(snaps[0]), filepath.Base(snaps[len(snaps)-1]))
 	}
 	if c, err := LoadQualityCurve(filepath.Join(dir, "curve", "curve.json")); err == nil && len(c.Points) > 0 {
