@@ -98,6 +98,10 @@ type Conv2d struct {
 	bnpix                int          // and this many output columns per channel
 	gdirect              bool         // this Backward computes dW by the direct kernels (directgrad.go),
 	goffs                []int64      // with these offsets into padded x
+	wino                 bool         // this Forward runs the Winograd path (winograd.go),
+	wf                   winoPlan     // with this plan
+	bwino                bool         // this Backward computes dx by the Winograd path,
+	wb                   winoPlan     // with this plan
 	fwdWorker, bwdWorker func(lo, hi int)
 }
 
@@ -251,10 +255,15 @@ func (c *Conv2d) ForwardAdd(x, add *tensor.Tensor) *tensor.Tensor {
 	c.y = convEnsure(c.y, c.n, c.Cout, c.oh, c.ow)
 	if c.n > 0 {
 		c.dir = c.directOK()
-		if c.dir {
+		c.wino = c.dir && winoOK(c.K, c.Stride, c.Pad, c.Cin, c.Cout, c.h, c.w)
+		switch {
+		case c.wino:
+			c.planDirect(c.n)
+			c.wf.setup(c.Cin, c.Cout, c.h, c.w, c.W.Data, false)
+		case c.dir:
 			c.planDirect(c.n)
 			c.directSetup()
-		} else {
+		default:
 			c.plan(c.n, true, true)
 			if c.shift {
 				c.shiftWeights(false)
@@ -289,6 +298,8 @@ func (c *Conv2d) forwardWorker(lo, hi int) {
 				break
 			}
 			switch {
+			case c.wino:
+				c.winoForward(ci, sc)
 			case c.dir:
 				c.directForward(ci, sc)
 			case c.shift:
@@ -368,6 +379,10 @@ func (c *Conv2d) BackwardTo(dy, dx *tensor.Tensor) *tensor.Tensor {
 	c.plan(c.n, false, c.sameSize())
 	c.bdirect = c.directBackOK()
 	c.gdirect = c.directGradOK()
+	c.bwino = c.bdirect && winoOK(c.K, c.Stride, c.Pad, c.Cout, c.Cin, c.h, c.w)
+	if c.bwino {
+		c.wb.setup(c.Cout, c.Cin, c.h, c.w, c.W.Data, true)
+	}
 	switch {
 	case c.bdirect:
 		c.directBackSetup()
@@ -506,9 +521,7 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 		c.im2col(dyn, c.Cout, col, cols, 0, i0, i1)
 		blas.Sgemm(false, true, c.Cin, fk, cols, 1, c.x.Sample(n0)[at:], ohw, col, cols, 1, dwf, fk)
 		if c.bdirect { // K > 1: plan gives whole samples (i0 = 0, i1 = OH)
-			pad := c.directBackPad(sc)
-			c.shiftPad(dyn, c.Cout, pad)
-			c.directBackward(pad, sc, c.dxOut.Sample(n0))
+			c.inputGrad(dyn, sc, c.dxOut.Sample(n0))
 			return
 		}
 		blas.Sgemm(false, false, c.Cin, cols, fk, 1, c.wflip, fk, col, cols, 0, c.dxOut.Sample(n0)[at:], ohw)
@@ -534,10 +547,8 @@ func (c *Conv2d) backwardChunkFlipped(ci int, sc *convScratch, dwf, db []float32
 	}
 	blas.Sgemm(false, true, c.Cin, fk, cols, 1, xc, cols, col, cols, 1, dwf, fk)
 	if c.bdirect {
-		pad := c.directBackPad(sc)
 		for s := range ns {
-			c.shiftPad(c.dy.Sample(n0+s), c.Cout, pad)
-			c.directBackward(pad, sc, c.dxOut.Sample(n0+s))
+			c.inputGrad(c.dy.Sample(n0+s), sc, c.dxOut.Sample(n0+s))
 		}
 		return
 	}
@@ -735,7 +746,11 @@ func (c *Conv2d) shiftBackward(ci int, sc *convScratch, dw, db []float32) {
 			blas.Sgemm(false, true, c.Cout, c.Cin, n, 1, dypw, ph, xpad[u*wp+v:], ph, 1, dw[r*ck:], c.Cin)
 		}
 	}
-	if c.bdirect {
+	switch {
+	case c.bwino:
+		c.winoBackward(dyn, sc, c.dxOut.Sample(n0))
+		return
+	case c.bdirect:
 		// dypad is followed by xpad: the kernel's slack reads land there.
 		c.directBackward(dypad, sc, c.dxOut.Sample(n0))
 		return
@@ -902,6 +917,7 @@ type convScratch struct {
 	colBuf, stageBuf, dwBuf, dbBuf []float32
 	padBuf, outBuf                 []float32 // the direct input gradient's padded dy and output
 	xpadBuf                        []float32 // the direct weight gradient's padded x
+	wino                           winoScratch
 }
 
 func (s *convScratch) col(n int) []float32   { s.colBuf = convGrow(s.colBuf, n); return s.colBuf }

@@ -255,6 +255,18 @@ func (c *Conv2d) directBackSetup() {
 	}
 }
 
+// inputGrad writes dxn, the input gradient of one sample, from its dyn by
+// the Winograd path or the direct kernel (Backward with bdirect).
+func (c *Conv2d) inputGrad(dyn []float32, sc *convScratch, dxn []float32) {
+	if c.bwino {
+		c.winoBackward(dyn, sc, dxn)
+		return
+	}
+	pad := c.directBackPad(sc)
+	c.shiftPad(dyn, c.Cout, pad)
+	c.directBackward(pad, sc, dxn)
+}
+
 // directBackPad returns a buffer for one sample's padded dy: Cout planes of
 // PH values and a block of slack the kernel's last block may read.
 func (c *Conv2d) directBackPad(sc *convScratch) []float32 {

@@ -22,3 +22,15 @@ func dwGrad4x3(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw
 func dwGrad4x1(dy *float32, x *float32, offs *int64, ldo, n, ns, sdy, sx int, dw *float32, ldw int) {
 	panic("nn: dwGrad4x1 has no implementation on this architecture")
 }
+
+func winoInput24(x *float32, plane, ws int, v *float32, ldv int) {
+	panic("nn: winoInput24 has no implementation on this architecture")
+}
+
+func winoDeint(even, odd, src *float32, n int) {
+	panic("nn: winoDeint has no implementation on this architecture")
+}
+
+func winoInt(dst, a, b *float32, n int) {
+	panic("nn: winoInt has no implementation on this architecture")
+}

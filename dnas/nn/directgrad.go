@@ -96,6 +96,10 @@ func (c *Conv2d) directGradChunk(ci int, sc *convScratch, dw, db []float32) {
 	clear(xpad[ns*sx : ns*sx+directGradSlack])
 	c.directGrad(dypad, xpad, ns, (n+7)/8, dw)
 	for s := range ns {
+		if c.bwino {
+			c.winoBackward(c.dy.Sample(n0+s), sc, c.dxOut.Sample(n0+s))
+			continue
+		}
 		c.directBackward(dypad[s*sdy:], sc, c.dxOut.Sample(n0+s))
 	}
 }
