@@ -168,7 +168,8 @@ func (s *goldenStack) backward() *tensor.Tensor {
 
 // TestGoldenPyTorch runs the comparison with the vector kernels and, on CPUs
 // that have them, once more with the direct weight gradient taking the
-// stack's small images too (c1, up), and once with the portable Go loops.
+// stack's small images too (c1, up), once with the Winograd path taking
+// them (up), and once with the portable Go loops.
 func TestGoldenPyTorch(t *testing.T) {
 	g := loadGolden(t)
 	t.Run("default", func(t *testing.T) { goldenRun(t, g) })
@@ -178,6 +179,15 @@ func TestGoldenPyTorch(t *testing.T) {
 			directGradMinPixels = 1
 			if s := goldenRun(t, g); !s.c1.gdirect || !s.up.gdirect {
 				t.Fatalf("c1 and up did not take the direct weight gradient (%v, %v)", s.c1.gdirect, s.up.gdirect)
+			}
+		})
+	}
+	if useAVX2 && !useAVX512 {
+		t.Run("winograd", func(t *testing.T) {
+			defer func(old int) { winoMinPixels = old }(winoMinPixels)
+			winoMinPixels = 1
+			if s := goldenRun(t, g); !s.up.wino || !s.up.bwino {
+				t.Fatalf("up did not take the Winograd forward and input gradient (%v, %v)", s.up.wino, s.up.bwino)
 			}
 		})
 	}
