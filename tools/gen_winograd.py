@@ -7,6 +7,8 @@ convolution (see dnas/nn/winograd.go). Run from the repository root:
   winoInput24  the input transform V = Bᵀ d B of 24 tiles (3 vectors of 8),
                fully unrolled: per vector, 32 loads or load-operands, 32
                adds and 16 stores
+  winoOutput24 the output transform Aᵀ M A of 24 tiles plus a bias, fully
+               unrolled: per vector, 16 loads, 24 adds and 4 stores
   winoDeint    splits pairs: even[i] = src[2i], odd[i] = src[2i+1]
   winoInt      joins pairs: dst[2i] = a[i], dst[2i+1] = b[i]
 """
@@ -73,6 +75,53 @@ for col in range(3):
         w("\tVMOVUPS Y5, %d(%s)(BX*1)" % (d, row))
         w("\tVMOVUPS Y6, %d(%s)(BX*2)" % (d, row))
         w("\tVMOVUPS Y7, %d(%s)(SI*1)" % (d, row))
+w("\tVZEROUPPER")
+w("\tRET")
+w("")
+
+# Output transform: Y = Aᵀ M A with Aᵀ = [[1,1,1,0],[0,1,-1,-1]].
+MROWS = ["R8", "R9", "R10", "R11"]  # m + 4·i·lde (bytes) for row i of M
+MCOLS = ["(%s)", "(%s)(BX*1)", "(%s)(BX*2)", "(%s)(SI*1)"]
+w("// func winoOutput24(m *float32, lde int, y *float32, ldy int, bias *float32)")
+w("//")
+w("// For 24 tiles p: y[(a·2+b)·ldy + p] = *bias + (Aᵀ M_p A)[a][b], where")
+w("// M_p[i][j] = m[(i·4+j)·lde + p].")
+w("TEXT ·winoOutput24(SB), NOSPLIT, $0-40")
+w("\tMOVQ m+0(FP), R8")
+w("\tMOVQ lde+8(FP), BX")
+w("\tSHLQ $2, BX")
+w("\tLEAQ (BX)(BX*2), SI")
+w("\tLEAQ (R8)(BX*4), R9")
+w("\tLEAQ (R9)(BX*4), R10")
+w("\tLEAQ (R10)(BX*4), R11")
+w("\tMOVQ y+16(FP), DI")
+w("\tMOVQ ldy+24(FP), DX")
+w("\tSHLQ $2, DX")
+w("\tLEAQ (DX)(DX*2), R12")
+w("\tMOVQ bias+32(FP), AX")
+w("\tVBROADCASTSS (AX), Y15")
+for col in range(3):
+    d = col * 32
+    for j in range(4):
+        for i in range(4):
+            w("\tVMOVUPS %d%s, Y%d" % (d, MCOLS[j] % MROWS[i], i))
+        # s0[j] = m0 + m1 + m2 in Y(6+j); s1[j] = m1 - m2 - m3 in Y(10+j)
+        w("\tVADDPS Y2, Y1, Y4")
+        w("\tVADDPS Y4, Y0, Y%d" % (6 + j))
+        w("\tVSUBPS Y2, Y1, Y5")
+        w("\tVSUBPS Y3, Y5, Y%d" % (10 + j))
+    for a, base in ((0, 6), (1, 10)):
+        s0, s1, s2, s3 = ("Y%d" % (base + j) for j in range(4))
+        # y[a][0] = s0 + s1 + s2 + bias; y[a][1] = s1 - s2 - s3 + bias
+        w("\tVADDPS %s, %s, Y4" % (s1, s0))
+        w("\tVADDPS %s, Y4, Y4" % s2)
+        w("\tVADDPS Y15, Y4, Y4")
+        w("\tVSUBPS %s, %s, Y5" % (s2, s1))
+        w("\tVSUBPS %s, Y5, Y5" % s3)
+        w("\tVADDPS Y15, Y5, Y5")
+        st = ["%d(DI)", "%d(DI)(DX*1)", "%d(DI)(DX*2)", "%d(DI)(R12*1)"]
+        w("\tVMOVUPS Y4, " + st[a * 2] % d)
+        w("\tVMOVUPS Y5, " + st[a * 2 + 1] % d)
 w("\tVZEROUPPER")
 w("\tRET")
 w("")

@@ -34,3 +34,7 @@ func winoDeint(even, odd, src *float32, n int) {
 func winoInt(dst, a, b *float32, n int) {
 	panic("nn: winoInt has no implementation on this architecture")
 }
+
+func winoOutput24(m *float32, lde int, y *float32, ldy int, bias *float32) {
+	panic("nn: winoOutput24 has no implementation on this architecture")
+}

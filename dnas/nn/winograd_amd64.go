@@ -11,6 +11,13 @@ package nn
 //go:noescape
 func winoInput24(x *float32, plane, ws int, v *float32, ldv int)
 
+// winoOutput24 writes the output transform of 24 tiles p plus a bias:
+// y[(a·2+b)·ldy + p] = *bias + (Aᵀ M_p A)[a][b], with M_p[i][j] =
+// m[(i·4+j)·lde + p].
+//
+//go:noescape
+func winoOutput24(m *float32, lde int, y *float32, ldy int, bias *float32)
+
 // winoDeint sets even[i] = src[2i] and odd[i] = src[2i+1] for i < 8n.
 //
 //go:noescape

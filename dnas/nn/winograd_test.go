@@ -10,8 +10,8 @@ import (
 )
 
 // TestWinogradKernels checks the assembly helpers against their Go
-// statements: the input transform on random planes (Bᵀ d B written out as
-// sums), and the pair split and join.
+// statements: the input and output transforms on random data (Bᵀ d B and
+// Aᵀ M A written out as sums), and the pair split and join.
 func TestWinogradKernels(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("no AVX2 on this CPU: the Winograd path is not used")
@@ -35,6 +35,25 @@ func TestWinogradKernels(t *testing.T) {
 			}
 			if got := v[e*ldv+p]; math.Abs(float64(got-want)) > 1e-5 {
 				t.Fatalf("tile %d, position (%d, %d): %v, want %v", p, i, j, got, want)
+			}
+		}
+	}
+	const lde, ldy = 50, 30
+	m := make([]float32, 16*lde)
+	for i := range m {
+		m[i] = rng.Float32()*2 - 1
+	}
+	y := make([]float32, 4*ldy)
+	bias := float32(0.25)
+	winoOutput24(&m[0], lde, &y[0], ldy, &bias)
+	for p := range winoPix {
+		for ab := range 4 {
+			want := bias
+			for e := range 16 {
+				want += winoAT[ab/2][e/4] * winoAT[ab%2][e%4] * m[e*lde+p]
+			}
+			if got := y[ab*ldy+p]; math.Abs(float64(got-want)) > 1e-5 {
+				t.Fatalf("output transform, tile %d, output (%d, %d): %v, want %v", p, ab/2, ab%2, got, want)
 			}
 		}
 	}
