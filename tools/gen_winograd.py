@@ -126,61 +126,54 @@ w("\tVZEROUPPER")
 w("\tRET")
 w("")
 
-w("// func winoDeint(even, odd, src *float32, n int)")
-w("//")
-w("// For i < 8n: even[i] = src[2i], odd[i] = src[2i+1].")
-w("TEXT ·winoDeint(SB), NOSPLIT, $0-32")
-w("\tMOVQ even+0(FP), DI")
-w("\tMOVQ odd+8(FP), DX")
-w("\tMOVQ src+16(FP), SI")
-w("\tMOVQ n+24(FP), CX")
-w("\tTESTQ CX, CX")
-w("\tJZ deintdone")
-w("deintloop:")
-w("\tVMOVUPS (SI), Y0")
-w("\tVMOVUPS 32(SI), Y1")
-w("\tVSHUFPS $0x88, Y1, Y0, Y2")  # s0 s2 s8 s10 | s4 s6 s12 s14
-w("\tVSHUFPS $0xDD, Y1, Y0, Y3")  # s1 s3 s9 s11 | s5 s7 s13 s15
-w("\tVPERMPD $0xD8, Y2, Y2")
-w("\tVPERMPD $0xD8, Y3, Y3")
-w("\tVMOVUPS Y2, (DI)")
-w("\tVMOVUPS Y3, (DX)")
-w("\tADDQ $64, SI")
-w("\tADDQ $32, DI")
-w("\tADDQ $32, DX")
-w("\tDECQ CX")
-w("\tJNZ deintloop")
-w("\tVZEROUPPER")
-w("deintdone:")
-w("\tRET")
-w("")
 
-w("// func winoInt(dst, a, b *float32, n int)")
-w("//")
-w("// For i < 8n: dst[2i] = a[i], dst[2i+1] = b[i].")
-w("TEXT ·winoInt(SB), NOSPLIT, $0-32")
-w("\tMOVQ dst+0(FP), DI")
-w("\tMOVQ a+8(FP), SI")
-w("\tMOVQ b+16(FP), DX")
-w("\tMOVQ n+24(FP), CX")
-w("\tTESTQ CX, CX")
-w("\tJZ intdone")
-w("intloop:")
-w("\tVMOVUPS (SI), Y0")
-w("\tVMOVUPS (DX), Y1")
-w("\tVUNPCKLPS Y1, Y0, Y2")  # a0 b0 a1 b1 | a4 b4 a5 b5
-w("\tVUNPCKHPS Y1, Y0, Y3")  # a2 b2 a3 b3 | a6 b6 a7 b7
-w("\tVPERM2F128 $0x20, Y3, Y2, Y4")
-w("\tVPERM2F128 $0x31, Y3, Y2, Y5")
-w("\tVMOVUPS Y4, (DI)")
-w("\tVMOVUPS Y5, 32(DI)")
-w("\tADDQ $32, SI")
-w("\tADDQ $32, DX")
-w("\tADDQ $64, DI")
-w("\tDECQ CX")
-w("\tJNZ intloop")
-w("\tVZEROUPPER")
-w("intdone:")
-w("\tRET")
+def pair_loop(name, args, doc, body, steps):
+    """A loop over n blocks of 8 pairs: args are the three pointer arguments
+    and the registers they go in, body the loop's instructions, steps the
+    pointer increments (register, bytes)."""
+    w("// func %s(%s *float32, n int)" % (name, ", ".join(a for a, _ in args)))
+    w("//")
+    w("// " + doc)
+    w("TEXT ·%s(SB), NOSPLIT, $0-32" % name)
+    for k, (a, reg) in enumerate(args):
+        w("\tMOVQ %s+%d(FP), %s" % (a, 8 * k, reg))
+    w("\tMOVQ n+24(FP), CX")
+    w("\tTESTQ CX, CX")
+    w("\tJZ %sdone" % name)
+    w("%sloop:" % name)
+    for ins in body:
+        w("\t" + ins)
+    for reg, nbytes in steps:
+        w("\tADDQ $%d, %s" % (nbytes, reg))
+    w("\tDECQ CX")
+    w("\tJNZ %sloop" % name)
+    w("\tVZEROUPPER")
+    w("%sdone:" % name)
+    w("\tRET")
+    w("")
 
-print("\n".join(out))
+
+pair_loop("winoDeint", [("even", "DI"), ("odd", "DX"), ("src", "SI")],
+          "For i < 8n: even[i] = src[2i], odd[i] = src[2i+1].", [
+              "VMOVUPS (SI), Y0",
+              "VMOVUPS 32(SI), Y1",
+              "VSHUFPS $0x88, Y1, Y0, Y2",  # s0 s2 s8 s10 | s4 s6 s12 s14
+              "VSHUFPS $0xDD, Y1, Y0, Y3",  # s1 s3 s9 s11 | s5 s7 s13 s15
+              "VPERMPD $0xD8, Y2, Y2",
+              "VPERMPD $0xD8, Y3, Y3",
+              "VMOVUPS Y2, (DI)",
+              "VMOVUPS Y3, (DX)",
+          ], [("SI", 64), ("DI", 32), ("DX", 32)])
+pair_loop("winoInt", [("dst", "DI"), ("a", "SI"), ("b", "DX")],
+          "For i < 8n: dst[2i] = a[i], dst[2i+1] = b[i].", [
+              "VMOVUPS (SI), Y0",
+              "VMOVUPS (DX), Y1",
+              "VUNPCKLPS Y1, Y0, Y2",  # a0 b0 a1 b1 | a4 b4 a5 b5
+              "VUNPCKHPS Y1, Y0, Y3",  # a2 b2 a3 b3 | a6 b6 a7 b7
+              "VPERM2F128 $0x20, Y3, Y2, Y4",
+              "VPERM2F128 $0x31, Y3, Y2, Y5",
+              "VMOVUPS Y4, (DI)",
+              "VMOVUPS Y5, 32(DI)",
+          ], [("SI", 32), ("DX", 32), ("DI", 64)])
+
+print("\n".join(out).rstrip("\n"))

@@ -394,8 +394,8 @@ TEXT ·winoDeint(SB), NOSPLIT, $0-32
 	MOVQ src+16(FP), SI
 	MOVQ n+24(FP), CX
 	TESTQ CX, CX
-	JZ deintdone
-deintloop:
+	JZ winoDeintdone
+winoDeintloop:
 	VMOVUPS (SI), Y0
 	VMOVUPS 32(SI), Y1
 	VSHUFPS $0x88, Y1, Y0, Y2
@@ -408,9 +408,9 @@ deintloop:
 	ADDQ $32, DI
 	ADDQ $32, DX
 	DECQ CX
-	JNZ deintloop
+	JNZ winoDeintloop
 	VZEROUPPER
-deintdone:
+winoDeintdone:
 	RET
 
 // func winoInt(dst, a, b *float32, n int)
@@ -422,8 +422,8 @@ TEXT ·winoInt(SB), NOSPLIT, $0-32
 	MOVQ b+16(FP), DX
 	MOVQ n+24(FP), CX
 	TESTQ CX, CX
-	JZ intdone
-intloop:
+	JZ winoIntdone
+winoIntloop:
 	VMOVUPS (SI), Y0
 	VMOVUPS (DX), Y1
 	VUNPCKLPS Y1, Y0, Y2
@@ -436,7 +436,7 @@ intloop:
 	ADDQ $32, DX
 	ADDQ $64, DI
 	DECQ CX
-	JNZ intloop
+	JNZ winoIntloop
 	VZEROUPPER
-intdone:
+winoIntdone:
 	RET
