@@ -133,7 +133,7 @@ func (p *winoPlan) setup(in, out, h, w int, wt []float32, flip bool) {
 
 // winoScratch holds one worker's Winograd buffers.
 type winoScratch struct {
-	planes, v, m, y, bias []float32
+	planes, v, m, y, bias []float32 // bias: zeros, for a run without one
 	pairs                 []float32 // one image row split into its even and odd columns
 	b                     []float32 // the forward's per-sample bias
 }
@@ -174,12 +174,11 @@ func (p *winoPlan) run(x, bias, y []float32, sc *winoScratch) {
 	sc.v = convGrow(sc.v, 16*in*winoPix)
 	sc.m = convGrow(sc.m, 16*out*winoPix)
 	sc.y = convGrow(sc.y, out*4*npix+8*nb)
-	sc.bias = convGrow(sc.bias, out)
-	v, m, yp, b1 := sc.v, sc.m, sc.y, sc.bias
-	if bias != nil {
-		copy(b1, bias)
-	} else {
-		clear(b1)
+	v, m, yp := sc.v, sc.m, sc.y
+	if bias == nil {
+		sc.bias = convGrow(sc.bias, out)
+		clear(sc.bias)
+		bias = sc.bias
 	}
 	for pb := 0; pb < npix; pb += winoPix {
 		for c := range in {
@@ -193,7 +192,7 @@ func (p *winoPlan) run(x, bias, y []float32, sc *winoScratch) {
 			}
 		}
 		for o := range out {
-			winoOutput24(&m[o*winoPix], out*winoPix, &yp[o*4*npix+pb], npix, &b1[o])
+			winoOutput24(&m[o*winoPix], out*winoPix, &yp[o*4*npix+pb], npix, &bias[o])
 		}
 	}
 	// Output (2·ti + a, 2·tj + b) is plane a·2+b of its channel at ti·WS + tj.
