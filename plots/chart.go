@@ -86,6 +86,96 @@ type Chart struct {
 	Title string
 }
 
+// String describes the chart in words (title, panels, legend, size): what
+// a terminal without pictures, or a notebook's text/plain representation,
+// shows instead of the image.
+func (c *Chart) String() string {
+	if c == nil {
+		return "chart (nil)"
+	}
+	var b strings.Builder
+	b.WriteString("chart")
+	title := c.Title
+	var panels []*plot.Plot
+	rows, cols := 0, 0
+	if len(c.Panels) > 0 {
+		rows = len(c.Panels)
+		for _, row := range c.Panels {
+			cols = max(cols, len(row))
+			for _, p := range row {
+				if p != nil {
+					panels = append(panels, p)
+				}
+			}
+		}
+	} else if c.P != nil {
+		panels = []*plot.Plot{c.P}
+	}
+	if title == "" && len(panels) == 1 {
+		title = panels[0].Title.Text
+	}
+	if title != "" {
+		fmt.Fprintf(&b, " \"%s\"", strings.ReplaceAll(title, "\n", " / "))
+	}
+	switch {
+	case len(c.Panels) > 0:
+		var names []string
+		for _, p := range panels {
+			names = append(names, p.Title.Text)
+		}
+		fmt.Fprintf(&b, ": %d panels in %d row%s", len(panels), rows, plural(rows))
+		if rows > 1 && cols > 1 {
+			fmt.Fprintf(&b, " of up to %d", cols)
+		}
+		if l := listOf(names, 8); l != "" {
+			fmt.Fprintf(&b, " (%s)", l)
+		}
+	case c.P == nil:
+		b.WriteString(": no plot")
+	case c.P.X.Label.Text != "" || c.P.Y.Label.Text != "":
+		fmt.Fprintf(&b, ": x %s, y %s", orDash(c.P.X.Label.Text), orDash(c.P.Y.Label.Text))
+	}
+	var labels []string
+	for _, e := range c.Legend {
+		labels = append(labels, e.Label)
+	}
+	if l := listOf(labels, 6); l != "" {
+		fmt.Fprintf(&b, "; legend: %s", l)
+	}
+	w, h := c.PixelSize()
+	fmt.Fprintf(&b, "; %dx%d px", w, h)
+	return b.String()
+}
+
+// listOf joins the non-empty names, at most n of them, saying how many more
+// there are.
+func listOf(names []string, n int) string {
+	var kept []string
+	for _, s := range names {
+		if s != "" {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) > n {
+		return strings.Join(kept[:n], ", ") + fmt.Sprintf(", ... (%d in all)", len(kept))
+	}
+	return strings.Join(kept, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
 // PNG renders the chart as a PNG image of PixelSize() pixels.
 func (c *Chart) PNG() ([]byte, error) { return c.Render("png") }
 

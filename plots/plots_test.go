@@ -3,12 +3,14 @@ package plots
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -54,6 +56,13 @@ func TestChartsRender(t *testing.T) {
 			if !notBlank(img) {
 				t.Fatal("PNG is a single colour: nothing was drawn")
 			}
+			// The text a terminal or a notebook's text/plain shows.
+			desc := c.String()
+			if !strings.HasPrefix(desc, "chart") || regexp.MustCompile(`0x[0-9a-f]{4}`).MatchString(desc) ||
+				!strings.Contains(desc, strings.ReplaceAll(c.Title, "\n", " / ")) || !strings.HasSuffix(desc, fmt.Sprintf("; %dx%d px", w, h)) {
+				t.Fatalf("String() = %q: want a description with the title %q and the size, no pointers", desc, c.Title)
+			}
+			t.Log(desc)
 			svg, err := c.SVG()
 			if err != nil {
 				t.Fatal(err)

@@ -79,6 +79,12 @@ func TestGridPNG(t *testing.T) {
 	if got := g.Img.GrayAt(4, 2).Y; got != 0 {
 		t.Fatalf("pixel value -1 should be black, got %d", got)
 	}
+	if got, want := g.String(), "image grid: 5 images of 4x4, 2 rows of 3, 32x22 px"; got != want {
+		t.Fatalf("String() = %q, want %q", got, want)
+	}
+	if got, want := (&Grid{Img: g.Img}).String(), "image grid, 32x22 px"; got != want {
+		t.Fatalf("String() of a grid from an image = %q, want %q", got, want)
+	}
 }
 
 func symOf(n int, v []float64) *mat.SymDense { return mat.NewSymDense(n, v) }

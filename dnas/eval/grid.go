@@ -16,6 +16,8 @@ import (
 // method, so the dnas REPL and notebook kernel display it as an image.
 type Grid struct {
 	Img *image.Gray
+
+	n, cols, h, w int // what NewGrid laid out (zero for a Grid made from an image)
 }
 
 // NewGrid lays out the images x [N,1,H,W] (pixel values in [-1, 1], clipped)
@@ -50,7 +52,22 @@ func NewGrid(x *tensor.Tensor, cols, scale int) (*Grid, error) {
 			}
 		}
 	}
-	return &Grid{Img: img}, nil
+	return &Grid{Img: img, n: n, cols: cols, h: h, w: w}, nil
+}
+
+// String describes the grid in words: what a terminal without pictures, or
+// a notebook's text/plain representation, shows instead of the image.
+func (g *Grid) String() string {
+	if g == nil || g.Img == nil {
+		return "image grid (empty)"
+	}
+	b := g.Img.Bounds()
+	if g.n == 0 {
+		return fmt.Sprintf("image grid, %dx%d px", b.Dx(), b.Dy())
+	}
+	rows := (g.n + g.cols - 1) / g.cols
+	return fmt.Sprintf("image grid: %d images of %dx%d, %d row%s of %d, %dx%d px",
+		g.n, g.h, g.w, rows, plural(rows), g.cols, b.Dx(), b.Dy())
 }
 
 // PNG encodes the grid as PNG bytes.
@@ -69,4 +86,11 @@ func (g *Grid) Save(path string) error {
 		return err
 	}
 	return checkpoint.WriteFileAtomic(path, data)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -437,6 +437,16 @@ func (f *Front) RunFile(path string) error {
 	return nil
 }
 
+// pointerDump matches what %v prints for a struct of pointers.
+var pointerDump = regexp.MustCompile(`0x[0-9a-f]{6,}`)
+
+// describes reports whether the text/plain form of a picture says something
+// worth printing beside its file (a chart's or a grid's description), not
+// %v's dump of the value's fields or of the MIME bundle.
+func describes(t string) bool {
+	return t != "" && !strings.HasPrefix(t, "display.Data{") && !pointerDump.MatchString(t) && len(t) < 2000
+}
+
 // show presents a rich output: pictures and HTML go to files (and inline
 // pictures where the terminal can draw them), text forms are printed.
 func (f *Front) show(d display.Data) {
@@ -456,13 +466,16 @@ func (f *Front) show(d display.Data) {
 		if kind.mime == display.MIMETypePNG {
 			f.drawInline(b)
 		}
+		if t, ok := d.Data[display.MIMETypeText].(string); ok && describes(t) {
+			fmt.Fprintln(f.out, t)
+		}
 		fmt.Fprintln(f.out, path)
 		return
 	}
 	if v, ok := d.Data[display.MIMETypeHTML]; ok {
 		path, err := f.save(".html", bytesOf(v))
 		if err == nil {
-			if t, ok := d.Data[display.MIMETypeText].(string); ok && !strings.HasPrefix(t, "display.Data{") {
+			if t, ok := d.Data[display.MIMETypeText].(string); ok && describes(t) {
 				fmt.Fprintln(f.out, t)
 			}
 			fmt.Fprintln(f.out, path)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -74,6 +75,8 @@ func TestScriptedSession(t *testing.T) {
 		`:load ` + writeFile(t, "lib.go", "func loaded() string { return \"from file\" }"),
 		`loaded()`,
 		`display.PNG([]byte("png bytes"))`,
+		`grid, err := dnas.SampleGrid(tensor.New(2, 1, 4, 4), 2)`,
+		`grid`,
 	}, "\n")
 	cmd := exec.Command(bin, "repl", "--history", "", "--out", out)
 	cmd.Stdin = strings.NewReader(script + "\n")
@@ -82,11 +85,13 @@ func TestScriptedSession(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("dnas repl: %v\nstderr: %s", err, stderr.String())
 	}
-	want := []string{"5", "func New(shape ...int) *Tensor", "hello", "i 0", "i 1", "session reset", "still here", "from file", out}
+	want := []string{"5", "func New(shape ...int) *Tensor", "hello", "i 0", "i 1", "session reset", "still here", "from file", out,
+		"image grid: 2 images of 4x4, 1 row of 2, 22x12 px", out}
 	assertInOrder(t, stdout.String(), want)
 	assertInOrder(t, stderr.String(), []string{"panic: oops", "exit: os.Exit called (exit status 4)", "undefined: x"})
 	files, _ := filepath.Glob(filepath.Join(out, "*.png"))
-	if len(files) != 1 {
+	sort.Strings(files)
+	if len(files) != 2 {
 		t.Errorf("PNG files written: %v", files)
 	} else if b, _ := os.ReadFile(files[0]); string(b) != "png bytes" {
 		t.Errorf("PNG file holds %q", b)
