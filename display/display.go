@@ -179,7 +179,8 @@ type HTMLer interface{ HTML() string }
 type Markdowner interface{ Markdown() string }
 
 // Render turns a value into a bundle when it has a rich representation: a
-// Data (or *Data), an image.Image, or a PNGer, SVGer, HTMLer or Markdowner.
+// Data (or *Data), an image.Image, or a PNGer, SVGer, HTMLer or Markdowner
+// (whose String method, if it has one, gives the bundle's text/plain).
 // It reports false for everything else (plain values are printed as text).
 // A rendering that panics (a chart with broken data, a user type's PNG
 // method) is a failed rendering: false and an error naming the panic.
@@ -236,6 +237,11 @@ func render(v any) (Data, bool, error) {
 	}
 	if len(d.Data) == 0 {
 		return Data{}, false, firstErr
+	}
+	// A value that describes itself (a chart, an image grid) gives its
+	// words as the text form: what a terminal or a text-only front end shows.
+	if r, ok := v.(fmt.Stringer); ok && !isNilPointer(v) {
+		d.Data[MIMETypeText] = r.String()
 	}
 	return d, true, nil
 }

@@ -21,6 +21,11 @@ func (c *pngChart) PNG() ([]byte, error) {
 
 type page struct{}
 
+// namedChart is a PNGer that describes itself.
+type namedChart struct{ pngChart }
+
+func (*namedChart) String() string { return "chart of x" }
+
 func (page) HTML() string     { return "<p>hi</p>" }
 func (page) Markdown() string { return "hi" }
 
@@ -58,6 +63,11 @@ func TestRender(t *testing.T) {
 	}
 	if d, ok, _ := Render(&pngChart{}); !ok || d.Data[MIMETypePNG] == nil {
 		t.Errorf("PNGer not rendered")
+	} else if _, has := d.Data[MIMETypeText]; has {
+		t.Errorf("a PNGer without a String method got a text form %q", d.Data[MIMETypeText])
+	}
+	if d, ok, _ := Render(&namedChart{}); !ok || d.Data[MIMETypePNG] == nil || d.Data[MIMETypeText] != "chart of x" {
+		t.Errorf("a PNGer with a String method: %+v; want its PNG and its words as text/plain", d)
 	}
 	if _, ok, err := Render(&pngChart{fail: true}); ok || err == nil {
 		t.Errorf("a failing PNGer: ok %v err %v; want the error", ok, err)

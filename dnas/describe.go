@@ -267,3 +267,127 @@ func describeRunDir(dir string, st pipelineState) (string, error) {
 	fmt.Fprintf(&b, "  resume: dnas run --out %s --resume; the report so far: dnas run --out %s --report\n", dir, dir)
 	return b.String(), nil
 }
+
+// The String methods below describe the library's values in a line or a
+// table: what the REPL and a notebook print for a cell whose value is one of
+// them, instead of a dump of their fields.
+
+// String describes the preset: the network, the noise schedule, and how it
+// trains.
+func (p TeacherPreset) String() string {
+	noise := string(p.Noise)
+	if noise == "" {
+		noise = "linear"
+	}
+	s := fmt.Sprintf("preset %s: UNet (%s), %s noise schedule T=%d; trains %d steps of batch %d, Adam %s, grad clip %g, EMA %g",
+		p.Name, p.UNet, noise, p.T, p.Steps, p.BatchSize, p.ScheduleText(), p.GradClip, p.EMADecay)
+	if p.SampleSteps > 0 {
+		s += fmt.Sprintf("; samples with DDIM %d", p.SampleSteps)
+	}
+	return s
+}
+
+// String names the sampler: "DDIM, 20 steps, eta 0" or "DDPM, all T steps".
+func (sp SamplerSpec) String() string {
+	var s string
+	switch strings.ToLower(sp.Kind) {
+	case "", "ddim":
+		steps := sp.Steps
+		if steps <= 0 {
+			steps = 50
+		}
+		s = fmt.Sprintf("DDIM, %d steps, eta %g", steps, sp.Eta)
+	case "ddpm":
+		s = "DDPM, all T steps"
+	default:
+		s = fmt.Sprintf("sampler %q (unknown: want ddim or ddpm)", sp.Kind)
+	}
+	if sp.Batch > 0 {
+		s += fmt.Sprintf(", batches of %d", sp.Batch)
+	}
+	return s
+}
+
+// String says where the training stands.
+func (tr *TeacherTrainer) String() string {
+	if tr == nil {
+		return "teacher trainer (nil)"
+	}
+	s := fmt.Sprintf("teacher trainer, preset %s, seed %d: step %d of %d, learning rate %.3g", tr.Preset.Name, tr.Seed,
+		tr.StepNum, tr.Preset.Steps, tr.lr(tr.StepNum))
+	if tr.StepNum > 0 {
+		s += fmt.Sprintf(", last loss %.5f", tr.LastLoss)
+	}
+	if tr.CheckpointPath != "" {
+		s += ", checkpoints to " + tr.CheckpointPath
+	}
+	return s
+}
+
+// String says what is being retrained and where it stands.
+func (r *Retrainer) String() string {
+	if r == nil {
+		return "retrainer (nil)"
+	}
+	s := fmt.Sprintf("retrainer %q: %s MACs, %s params, beta %s, step %d of %d", r.Name, FormatCount(r.Net.MACs()),
+		FormatCount(r.Net.NumParams()), r.Opts.Schedule, r.Step, r.Opts.Steps)
+	if n := len(r.Log.Joint); n > 0 {
+		s += fmt.Sprintf(", last logged joint loss %.5f (noise %.5f)", r.Log.Joint[n-1], r.Log.Noise[n-1])
+	}
+	return s
+}
+
+// String says where the run is and which stages are done.
+func (p *Pipeline) String() string {
+	if p == nil {
+		return "pipeline (nil)"
+	}
+	var done, left []string
+	for _, st := range p.stagesOfRun() {
+		if p.StageDone(st) {
+			done = append(done, st)
+		} else {
+			left = append(left, st)
+		}
+	}
+	teacher := "(none)"
+	if p.Teacher != nil {
+		teacher = p.Teacher.ID()
+	}
+	s := fmt.Sprintf("pipeline in %s on teacher %s, models %v: %d stages done", p.Opts.OutDir, teacher, p.Opts.Models, len(done))
+	if len(left) > 0 {
+		s += fmt.Sprintf(", next %s (%d left)", left[0], len(left))
+	} else {
+		s += ", all done"
+	}
+	return s
+}
+
+// String sums the verdicts up in one line; Table (and Markdown, which a
+// notebook shows) breaks them down by digit.
+func (v *Verdicts) String() string {
+	if v == nil || len(v.Prob) == 0 {
+		return "verdicts on no images"
+	}
+	s := fmt.Sprintf("verdicts on %d images: %.1f%% labelled with p >= %g", len(v.Prob), 100*v.ConfidentFraction(), ConfidentThreshold)
+	if names := v.Doubtful(3); len(names) > 0 {
+		s += "; least confident: " + strings.Join(names, ", ")
+	}
+	return s
+}
+
+// Markdown is Table, so a notebook cell whose value is the verdicts shows
+// the table.
+func (v *Verdicts) Markdown() string { return v.Table() }
+
+// String is Table.
+func (a *BetaAblation) String() string { return a.Table() }
+
+// Markdown is Table, so a notebook shows the ablation as a table.
+func (a *BetaAblation) Markdown() string { return a.Table() }
+
+// String is Table.
+func (sw *LossScaleSweep) String() string { return sw.Table() }
+
+// Markdown is Table, so a notebook shows the sweep as a table.
+func (sw *LossScaleSweep) Markdown() string { return sw.Table() }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -179,5 +180,69 @@ func TestDescribeTeacherDirectory(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the description lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+var pointerDump = regexp.MustCompile(`0x[0-9a-f]{4}`)
+
+// The values a REPL or notebook user prints describe themselves in words,
+// never as a dump of fields and pointers.
+func TestOneLineDescriptions(t *testing.T) {
+	check := func(what, got string, wants ...string) {
+		t.Helper()
+		if pointerDump.MatchString(got) {
+			t.Errorf("%s: %q prints a pointer", what, got)
+		}
+		for _, w := range wants {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", what, got, w)
+			}
+		}
+	}
+	check("DDIM", DDIMSpec(20, 0.5).String(), "DDIM, 20 steps, eta 0.5")
+	check("default sampler", SamplerSpec{Batch: 10}.String(), "DDIM, 50 steps, eta 0, batches of 10")
+	check("DDPM", DDPMSpec().String(), "DDPM, all T steps")
+	check("bad sampler", SamplerSpec{Kind: "euler"}.String(), `"euler" (unknown`)
+	p, err := LookupTeacherPreset("small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("preset", p.String(), "preset small: UNet (ch 16, mult [1 2 2]", "linear noise schedule T=1000", "batch 64", "warm-up over")
+
+	tr := tinyTrainer(t, 3)
+	check("fresh trainer", tr.String(), "teacher trainer, preset tiny, seed 3: step 0 of")
+	if err := tr.Train(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	check("trainer", tr.String(), "step 1 of", "last loss")
+	teacher, data := testTeacher(t)
+	check("teacher", teacher.String(), "teacher tiny (ch 8", "params", "MACs/sample")
+	check("dataset", data.String(), "images of 28x28 in [-1, 1]")
+	check("batcher", tr.Data.String(), "batches of", "epoch 0")
+
+	sn := tinySupernet(t, false)
+	if err := sn.TrainAll(context.Background(), 1, ""); err != nil {
+		t.Fatal(err)
+	}
+	check("supernet", sn.String())
+	res, err := sn.Search(context.Background(), SearchOptions{EvalBatch: 4, Seed: 1, LossScale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRetrainer("subnet", sn.Teacher, res, data, RetrainOptions{Steps: 3, BatchSize: 4, LogEvery: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("fresh retrainer", rt.String(), `retrainer "subnet"`, "step 0 of 3", "beta linear")
+	if err := rt.Train(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	check("retrainer", rt.String(), "step 1 of 3", "last logged joint loss")
+	check("subnet", rt.Net.String(), "UNet (ch 8")
+
+	v := &Verdicts{Labels: []uint8{4, 9, 1}, Prob: []float32{0.95, 0.5, 0.99}}
+	check("verdicts", v.String(), "verdicts on 3 images: 66.7% labelled with p >= 0.9", "least confident: 9 (0.50)")
+	if v.Markdown() != v.Table() {
+		t.Error("Verdicts.Markdown is not its table")
 	}
 }

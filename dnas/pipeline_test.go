@@ -88,9 +88,15 @@ func TestPipelineResumesWithoutRedoingStages(t *testing.T) {
 	if !p2.StageDone("stage1") || !p2.StageDone("search") {
 		t.Fatal("a new pipeline on the same directory does not see the finished stages")
 	}
+	if s := p2.String(); !strings.Contains(s, "stages done, next retrain:subnet (4 left)") {
+		t.Errorf("the pipeline describes itself as %q; want the next stage and the count left", s)
+	}
 	res, err := p2.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if s := p2.String(); !strings.HasSuffix(s, "all done") {
+		t.Errorf("a finished pipeline describes itself as %q", s)
 	}
 	again, _ := os.Stat(filepath.Join(o.OutDir, "search", "subnet.json"))
 	if !again.ModTime().Equal(searchInfo.ModTime()) {

@@ -462,18 +462,7 @@ func (r *SearchResult) String() string {
 }
 
 // FormatCount prints a count with a k/M/G suffix (1234567 -> "1.23M").
-func FormatCount(n int64) string {
-	f := float64(n)
-	switch {
-	case math.Abs(f) >= 1e9:
-		return fmt.Sprintf("%.2fG", f/1e9)
-	case math.Abs(f) >= 1e6:
-		return fmt.Sprintf("%.2fM", f/1e6)
-	case math.Abs(f) >= 1e3:
-		return fmt.Sprintf("%.1fk", f/1e3)
-	}
-	return fmt.Sprintf("%d", n)
-}
+func FormatCount(n int64) string { return unet.FormatCount(n) }
 
 // plotBlock converts one block's table to the plots package's plain data.
 func (b *BlockSearch) plotBlock(lossScale float64) plots.BlockSearch {

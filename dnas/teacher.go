@@ -61,9 +61,8 @@ func (t *Teacher) ID() string {
 
 // String describes the teacher in one line.
 func (t *Teacher) String() string {
-	return fmt.Sprintf("teacher %s (ch %d, mult %v, %d res/level, attn %v): %s params, %s MACs/sample, step %d, from %s",
-		t.Preset.Name, t.Preset.UNet.Ch, t.Preset.UNet.Mult, t.Preset.UNet.NumResBlocks, t.Preset.UNet.AttnRes,
-		FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()), t.Step, t.Source)
+	return fmt.Sprintf("teacher %s (%s): %s params, %s MACs/sample, step %d, from %s",
+		t.Preset.Name, t.Preset.UNet, FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()), t.Step, t.Source)
 }
 
 // Save writes the teacher's weights (only: no optimiser state) and its

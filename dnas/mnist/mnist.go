@@ -62,6 +62,25 @@ type Dataset struct {
 	Labels []uint8
 }
 
+// String describes the split in one line (what the REPL prints for it,
+// instead of its 47 million pixel values).
+func (d *Dataset) String() string {
+	if d == nil {
+		return "MNIST (nil)"
+	}
+	name := map[Split]string{Train: "training set", Test: "test set"}[d.Split]
+	if name == "" {
+		name = string(d.Split)
+	}
+	var counts [10]int
+	for _, l := range d.Labels {
+		if l < 10 {
+			counts[l]++
+		}
+	}
+	return fmt.Sprintf("MNIST %s: %d images of %dx%d in [-1, 1], digits 0-9 %v", name, d.N, Rows, Cols, counts)
+}
+
 // Image returns the pixels of image i (a view, not a copy).
 func (d *Dataset) Image(i int) []float32 { return d.Images[i*Pixels : (i+1)*Pixels] }
 
@@ -274,6 +293,14 @@ type Batcher struct {
 	x     *tensor.Tensor
 	idx   []int
 	epoch int // epoch perm was drawn for (-1 = none)
+}
+
+// String says where the batcher is in its stream.
+func (b *Batcher) String() string {
+	if b == nil {
+		return "batcher (nil)"
+	}
+	return fmt.Sprintf("batcher over %d images, batches of %d, seed %d: epoch %d, image %d of the epoch", b.Data.N, b.BatchSize, b.Seed, b.Epoch, b.Pos)
 }
 
 // NewBatcher returns a batcher over d starting at epoch 0.

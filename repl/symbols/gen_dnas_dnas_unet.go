@@ -12,6 +12,7 @@ func init() {
 		// function, constant and variable definitions
 		"Decoder":       reflect.ValueOf(unet.Decoder),
 		"Encoder":       reflect.ValueOf(unet.Encoder),
+		"FormatCount":   reflect.ValueOf(unet.FormatCount),
 		"Head":          reflect.ValueOf(unet.Head),
 		"InnerChannels": reflect.ValueOf(unet.InnerChannels),
 		"Middle":        reflect.ValueOf(unet.Middle),
