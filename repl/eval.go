@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
 	"go/scanner"
+	"go/token"
 	"log"
 	"reflect"
 	"regexp"
@@ -177,6 +180,15 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 		if stopped {
 			break // interrupted between two parts of the cell
 		}
+		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && u.isCall {
+			// Show every result of a call with several, not the first.
+			if r, ok := s.spreadResults(u.src); ok {
+				if !u.rewrote {
+					u.original, u.rewrote = u.src, true
+				}
+				u.src = r
+			}
+		}
 		var v reflect.Value
 		v, err = s.evalUnit(u)
 		if err != nil {
@@ -252,7 +264,25 @@ func (s *Session) evalUnit(u unit) (reflect.Value, error) {
 		}
 		return reflect.Value{}, err
 	}
-	return s.execute(prog, u.line)
+	v, err := s.execute(prog, u.line)
+	if err == nil && u.kind == unitDecl {
+		s.recordFuncs(u.src)
+	}
+	return v, err
+}
+
+// recordFuncs notes the signatures of the functions a declaration unit
+// declared (not methods).
+func (s *Session) recordFuncs(src string) {
+	f, err := parser.ParseFile(token.NewFileSet(), "", declPrefix+src, 0)
+	if err != nil {
+		return
+	}
+	for _, d := range f.Decls {
+		if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil && fd.Type.TypeParams == nil {
+			s.funcs[fd.Name.Name] = fd.Type
+		}
+	}
 }
 
 // evalImports imports the packages not imported yet (importing a package

@@ -168,6 +168,9 @@ func (tw *typeWalker) variable(name string) (reflect.Type, bool) {
 	}
 	v, ok := tw.s.globals()[name]
 	if !ok || !v.IsValid() {
+		if sig, isFunc := tw.s.funcs[name]; isFunc {
+			return tw.funcType(sig)
+		}
 		return nil, false
 	}
 	return v.Type(), true
@@ -294,8 +297,42 @@ func (tw *typeWalker) typeOf(e ast.Expr) (reflect.Type, bool) {
 		}
 	case *ast.CallExpr:
 		return tw.callType(x)
+	case *ast.FuncLit:
+		return tw.funcType(x.Type)
 	}
 	return nil, false
+}
+
+// funcType resolves the type of a function literal from its signature.
+func (tw *typeWalker) funcType(ft *ast.FuncType) (reflect.Type, bool) {
+	list := func(fl *ast.FieldList) (ts []reflect.Type, variadic, ok bool) {
+		if fl == nil {
+			return nil, false, true
+		}
+		for _, f := range fl.List {
+			te := f.Type
+			if el, isDots := te.(*ast.Ellipsis); isDots {
+				te, variadic = &ast.ArrayType{Elt: el.Elt}, true
+			}
+			t, found := tw.typeExpr(te)
+			if !found {
+				return nil, false, false
+			}
+			for range max(1, len(f.Names)) {
+				ts = append(ts, t)
+			}
+		}
+		return ts, variadic, true
+	}
+	in, variadic, ok := list(ft.Params)
+	if !ok {
+		return nil, false
+	}
+	out, _, ok := list(ft.Results)
+	if !ok {
+		return nil, false
+	}
+	return reflect.FuncOf(in, out, variadic), true
 }
 
 // indexed types the operand of an index or slice expression, a pointer to

@@ -26,6 +26,7 @@ package repl
 import (
 	"context"
 	"fmt"
+	"go/ast"
 	"io"
 	"os"
 	"path"
@@ -87,7 +88,8 @@ type Result struct {
 	// HasValue reports whether the cell ended with an expression that has a
 	// value (a call of a function without results has none).
 	HasValue bool
-	// Value is that value (the first one, for a call with several results).
+	// Value is that value; for a call with several results whose function
+	// the session can type, a Values holding all of them.
 	Value reflect.Value
 	// Text is the value printed the way fmt's %v prints it (long texts are
 	// cut), "" without a value.
@@ -135,6 +137,10 @@ type Session struct {
 	mu      sync.Mutex // one Eval/Reset at a time
 	in      *interp.Interpreter
 	imports map[string]string // import path -> name, in the interpreter now
+	// funcs holds the signatures of the functions cells declared (the
+	// interpreter lists variables, not functions), for the code-reading
+	// type finder (typeWalker).
+	funcs map[string]*ast.FuncType
 
 	cell    cellState
 	capture *capture
@@ -213,6 +219,7 @@ func (s *Session) start() error {
 	}
 	s.in = in
 	s.imports = map[string]string{}
+	s.funcs = map[string]*ast.FuncType{}
 
 	paths := append([]string(nil), Preimported...)
 	paths = append(paths, projectPackages()...)
@@ -344,6 +351,7 @@ func (s *Session) runtimeSymbols() interp.Exports {
 		runtimePath + "/rt": {
 			"Ctx":     reflect.ValueOf((context.Context)(&cellContext{&s.cell})),
 			"GoPanic": reflect.ValueOf(s.goPanic),
+			"Values":  reflect.ValueOf(func(v ...any) Values { return v }),
 		},
 		"os/os": {"Exit": reflect.ValueOf(exit)},
 		"log/log": {

@@ -193,6 +193,40 @@ double(x) + p.b`)
 	}
 }
 
+// A cell ending in a call with several results shows all of them: the
+// error of dnas.LoadTeacher is not hidden behind its nil teacher.
+func TestCallWithSeveralResults(t *testing.T) {
+	f := newFixture(t)
+	for _, c := range []struct{ code, want string }{
+		{`f := func() (int, error) { return 0, fmt.Errorf("bad") }
+f()`, "(0, bad)"},
+		{`strings.Cut("a=b", "=")`, `("a", "b", true)`},
+		{`x := 1; strings.Cut("a=b", "=")`, `("a", "b", true)`},
+		{`dnas.LoadTeacher("/nonexistent.safetensors")`, "(<nil>, checkpoint: open /nonexistent.safetensors: no such file or directory)"},
+		{"func h() (string, bool) { return \"h\", false }\nh()", `("h", false)`},
+		{`strings.ToUpper("one")`, "ONE"}, // one result: as before
+	} {
+		if got := f.eval(t, c.code); got != c.want {
+			t.Errorf("%s: value %q, want %q", c.code, got, c.want)
+		}
+	}
+	res, err := f.s.Eval(context.Background(), `strings.Cut("k=v", "=")`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := res.Value.Interface().(Values); !ok || len(v) != 3 || v[0] != "k" || v[2] != true {
+		t.Errorf("Result.Value = %#v, want the three results as Values", res.Value.Interface())
+	}
+	// The user's own mistake is reported in the user's terms.
+	if _, err := f.s.Eval(context.Background(), `strings.Cut("a")`); err == nil || strings.Contains(err.Error(), "__dnas") {
+		t.Errorf("a bad call: %v; want the compiler's error on the user's code", err)
+	}
+	// A call without results still has no value.
+	if res, err := f.s.Eval(context.Background(), "g := func() {}\ng()"); err != nil || res.HasValue {
+		t.Errorf("a call without results: %+v, %v", res, err)
+	}
+}
+
 func TestPreimported(t *testing.T) {
 	f := newFixture(t)
 	if got := f.eval(t, "tensor.New(1, 2).Shape"); got != "[1 2]" {

@@ -89,7 +89,10 @@ input's context: pass it to long calls (tr.Train(ctx, 500)); Ctrl-C cancels it.
 
 An input goes on over several lines while it is incomplete (an open brace).
 Tab completes names, package members, fields and methods.
-Pictures and charts are written to files (their path is printed).`
+An input ending in an expression prints its value; a call with several
+results prints them all: (<nil>, open x: no such file or directory).
+Pictures and charts are written to files (their description and path are
+printed) and drawn inline in terminals that can (kitty, iTerm2).`
 
 // New starts the session behind a front end.
 func New(opts Options) (*Front, error) {

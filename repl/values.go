@@ -1,0 +1,60 @@
+package repl
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"reflect"
+	"strings"
+)
+
+// Values holds every result of a call with several results that ends a
+// cell: dnas.LoadTeacher("x") shows (<nil>, checkpoint: open x: no such
+// file or directory), where Go's interpreter alone would show only the
+// first value and hide the error.
+type Values []any
+
+// String prints the values as a parenthesised list, strings quoted.
+func (v Values) String() string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		if s, ok := x.(string); ok {
+			parts[i] = fmt.Sprintf("%q", s)
+		} else {
+			parts[i] = formatValue(x)
+		}
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+// spreadResults rewrites a statement unit that ends with a call of a
+// function with several results so that the call's results are all kept:
+// f(x) becomes __dnasrt.Values(f(x)). It reads the code only (the
+// function's type comes from the session's variables and the packages'
+// symbols, as for typeIndexDefines); ok is false when the last call's
+// type is unknown or it has fewer than two results.
+func (s *Session) spreadResults(src string) (out string, ok bool) {
+	body, parsed := parseStmtUnit(src)
+	if !parsed || len(body) == 0 {
+		return "", false
+	}
+	es, isExpr := body[len(body)-1].(*ast.ExprStmt)
+	if !isExpr {
+		return "", false
+	}
+	call, isCall := es.X.(*ast.CallExpr)
+	if !isCall {
+		return "", false
+	}
+	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
+	for _, st := range body[:len(body)-1] {
+		tw.declare(st)
+	}
+	ft, found := tw.funcOf(call)
+	if !found || ft.NumOut() < 2 {
+		return "", false
+	}
+	base := token.Pos(len(stmtPrefix) + 1) // file offsets start at Pos 1
+	from, to := int(call.Pos()-base), int(call.End()-base)
+	return src[:from] + "__dnasrt.Values(" + src[from:to] + ")" + src[to:], true
+}
