@@ -88,8 +88,9 @@ type Result struct {
 	// HasValue reports whether the cell ended with an expression that has a
 	// value (a call of a function without results has none).
 	HasValue bool
-	// Value is that value; for a call with several results whose function
-	// the session can type, a Values holding all of them.
+	// Value is that value. For a call with several results whose function
+	// the session can type it is a Values holding all of them, except that
+	// a nil last error is left out (a lone other result then stands alone).
 	Value reflect.Value
 	// Text is the value printed the way fmt's %v prints it (long texts are
 	// cut), "" without a value.
@@ -349,9 +350,10 @@ func (s *Session) runtimeSymbols() interp.Exports {
 	}
 	return interp.Exports{
 		runtimePath + "/rt": {
-			"Ctx":     reflect.ValueOf((context.Context)(&cellContext{&s.cell})),
-			"GoPanic": reflect.ValueOf(s.goPanic),
-			"Values":  reflect.ValueOf(func(v ...any) Values { return v }),
+			"Ctx":          reflect.ValueOf((context.Context)(&cellContext{&s.cell})),
+			"GoPanic":      reflect.ValueOf(s.goPanic),
+			"Values":       reflect.ValueOf(func(v ...any) Values { return v }),
+			"ErrorResults": reflect.ValueOf(errorResults),
 		},
 		"os/os": {"Exit": reflect.ValueOf(exit)},
 		"log/log": {

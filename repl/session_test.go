@@ -205,6 +205,12 @@ f()`, "(0, bad)"},
 		{`dnas.LoadTeacher("/nonexistent.safetensors")`, "(<nil>, checkpoint: open /nonexistent.safetensors: no such file or directory)"},
 		{"func h() (string, bool) { return \"h\", false }\nh()", `("h", false)`},
 		{`strings.ToUpper("one")`, "ONE"}, // one result: as before
+		// A nil error is left out: a lone value stands alone (and a
+		// picture shows as a picture).
+		{`g := func() (int, error) { return 7, nil }
+g()`, "7"},
+		{`g3 := func() (int, string, error) { return 7, "s", nil }
+g3()`, `(7, "s")`},
 	} {
 		if got := f.eval(t, c.code); got != c.want {
 			t.Errorf("%s: value %q, want %q", c.code, got, c.want)
@@ -217,12 +223,19 @@ f()`, "(0, bad)"},
 	if v, ok := res.Value.Interface().(Values); !ok || len(v) != 3 || v[0] != "k" || v[2] != true {
 		t.Errorf("Result.Value = %#v, want the three results as Values", res.Value.Interface())
 	}
+	res, err = f.s.Eval(context.Background(), `dnas.SampleGrid(tensor.New(2, 1, 28, 28), 2)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bundle == nil || res.Bundle.Data[display.MIMETypePNG] == nil || !strings.HasPrefix(res.Text, "image grid: 2 images") {
+		t.Errorf("a (picture, nil error) result: text %q, bundle %v; want the picture", res.Text, res.Bundle != nil)
+	}
 	// The user's own mistake is reported in the user's terms.
 	if _, err := f.s.Eval(context.Background(), `strings.Cut("a")`); err == nil || strings.Contains(err.Error(), "__dnas") {
 		t.Errorf("a bad call: %v; want the compiler's error on the user's code", err)
 	}
 	// A call without results still has no value.
-	if res, err := f.s.Eval(context.Background(), "g := func() {}\ng()"); err != nil || res.HasValue {
+	if res, err := f.s.Eval(context.Background(), "v := func() {}\nv()"); err != nil || res.HasValue {
 		t.Errorf("a call without results: %+v, %v", res, err)
 	}
 }

@@ -8,10 +8,11 @@ import (
 	"strings"
 )
 
-// Values holds every result of a call with several results that ends a
+// Values holds the results of a call with several results that ends a
 // cell: dnas.LoadTeacher("x") shows (<nil>, checkpoint: open x: no such
 // file or directory), where Go's interpreter alone would show only the
-// first value and hide the error.
+// first value and hide the error; strings.Cut("a=b", "=") shows ("a", "b",
+// true). A nil error is left out (see errorResults).
 type Values []any
 
 // String prints the values as a parenthesised list, strings quoted.
@@ -27,9 +28,24 @@ func (v Values) String() string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
+// errorResults is what a cell ending in a call whose last result is an
+// error shows: the other results when the error is nil (one of them alone,
+// so dnas.SampleGrid(x, 8) shows its picture), all of them, error
+// included, when it is not.
+func errorResults(v ...any) any {
+	if n := len(v); n > 0 && v[n-1] == nil {
+		if n == 2 {
+			return v[0]
+		}
+		return Values(v[:n-1])
+	}
+	return Values(v)
+}
+
 // spreadResults rewrites a statement unit that ends with a call of a
 // function with several results so that the call's results are all kept:
-// f(x) becomes __dnasrt.Values(f(x)). It reads the code only (the
+// f(x) becomes __dnasrt.Values(f(x)), or __dnasrt.ErrorResults(f(x)) when
+// the last result is an error. It reads the code only (the
 // function's type comes from the session's variables and the packages'
 // symbols, as for typeIndexDefines); ok is false when the last call's
 // type is unknown or it has fewer than two results.
@@ -54,7 +70,11 @@ func (s *Session) spreadResults(src string) (out string, ok bool) {
 	if !found || ft.NumOut() < 2 {
 		return "", false
 	}
+	wrap := "__dnasrt.Values("
+	if ft.Out(ft.NumOut()-1) == reflect.TypeFor[error]() {
+		wrap = "__dnasrt.ErrorResults("
+	}
 	base := token.Pos(len(stmtPrefix) + 1) // file offsets start at Pos 1
 	from, to := int(call.Pos()-base), int(call.End()-base)
-	return src[:from] + "__dnasrt.Values(" + src[from:to] + ")" + src[to:], true
+	return src[:from] + wrap + src[from:to] + ")" + src[to:], true
 }
