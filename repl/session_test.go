@@ -240,6 +240,28 @@ g3()`, `(7, "s")`},
 	}
 }
 
+// A huge slice prints its first elements and its length, at once: fmt
+// would print all of it first (47 million floats took 17 s and a gigabyte).
+func TestLongSlicePrintsBounded(t *testing.T) {
+	f := newFixture(t)
+	start := time.Now()
+	got := f.eval(t, "big := make([]float32, 20_000_000)\nbig[1] = 0.5\nbig")
+	if !strings.HasPrefix(got, "[0 0.5 0 0") || !strings.HasSuffix(got, "of 20000000 elements shown)") || len(got) > maxText+100 {
+		t.Errorf("a 20M-element slice printed as %d bytes: %.60q ... %.60q", len(got), got, got[max(0, len(got)-60):])
+	}
+	t.Logf("printed in %v", time.Since(start)) // ~1 ms; fmt took seconds
+	if got := f.eval(t, "&big"); !strings.HasPrefix(got, "&[0 0.5") {
+		t.Errorf("a pointer to it: %.40q", got)
+	}
+	// Below longElems, fmt's text exactly.
+	if got, want := f.eval(t, "[]string{\"a\", \"b\"}"), "[a b]"; got != want {
+		t.Errorf("short slice: %q, want %q", got, want)
+	}
+	if got, want := f.eval(t, "make([]int, 600)[:5]"), "[0 0 0 0 0]"; got != want {
+		t.Errorf("short slice: %q, want %q", got, want)
+	}
+}
+
 func TestPreimported(t *testing.T) {
 	f := newFixture(t)
 	if got := f.eval(t, "tensor.New(1, 2).Shape"); got != "[1 2]" {
