@@ -101,3 +101,38 @@ func (b *Block) String() string {
 	fmt.Fprintf(&sb, ": %s params, %s MACs/sample", FormatCount(b.NumParams()), FormatCount(b.MACs()))
 	return sb.String()
 }
+
+// String describes the searchable conv: its channels, its choices and the
+// active one.
+func (c *ConvChoice) String() string {
+	if c == nil {
+		return "ConvChoice (nil)"
+	}
+	s := fmt.Sprintf("ConvChoice %s(%d -> %d, kernel %d", c.Name, c.cin, c.cout, c.Kernel())
+	if len(c.Kernels) > 1 {
+		s += fmt.Sprintf(" of %v", c.Kernels)
+	}
+	if full := c.Convs[c.Active]; full.Cin != c.cin || full.Cout != c.cout {
+		s += fmt.Sprintf(", a slice of the %d -> %d weights", full.Cin, full.Cout)
+	}
+	return s + ")"
+}
+
+// String describes the ResBlock: channels, inner width and kernels.
+func (r *ResBlock) String() string {
+	if r == nil {
+		return "ResBlock (nil)"
+	}
+	s := fmt.Sprintf("ResBlock %s(%d -> %d, inner %d", r.Name, r.Cin, r.Cout, r.inner)
+	if len(r.WidthChoices) > 1 || r.Width() != 1 {
+		s += fmt.Sprintf(" (width %g of %v)", r.Width(), r.WidthChoices)
+	}
+	s += fmt.Sprintf(", kernels %d and %d", r.Conv1.Kernel(), r.Conv2.Kernel())
+	if r.Shortcut != nil {
+		s += ", 1x1 shortcut"
+	}
+	if r.Dropout > 0 {
+		s += fmt.Sprintf(", dropout %g", r.Dropout)
+	}
+	return s + ")"
+}

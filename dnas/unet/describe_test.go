@@ -64,6 +64,10 @@ func TestStrings(t *testing.T) {
 	check("supernet", s.String(), "supernet UNet", "kernel choices [1 3 5]", "width choices [0.5 1]", "kernels [5 3", "widths [1 0.5", "training mode")
 	check("supernet block", s.Blocks()[0].String(), "kernels [5 3]", "candidates")
 	check("Config", cfg.String(), "1x8x8 input", "kernel choices [1 3 5]")
+	check("ConvChoice", s.SearchableConvs()[0].String(), "kernel 5 of [1 3 5]")
+	check("narrow ConvChoice", s.SearchableConvs()[2].String(), "a slice of the")
+	check("ResBlock", s.ResBlocks()[1].String(), "(width 0.5 of [0.5 1])", "kernels 3 and 3")
+	check("plain ResBlock", u.ResBlocks()[0].String(), "ResBlock", "inner 32, kernels 3 and 3", "dropout 0.1")
 	var nilNet *UNet
 	check("nil UNet", nilNet.String(), "nil")
 }
