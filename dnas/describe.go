@@ -1,6 +1,7 @@
 package dnas
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -391,3 +392,94 @@ func (sw *LossScaleSweep) String() string { return sw.Table() }
 
 // Markdown is Table, so a notebook shows the sweep as a table.
 func (sw *LossScaleSweep) Markdown() string { return sw.Table() }
+
+// String describes the candidate: its architecture, loss and cost.
+func (c Candidate) String() string {
+	s := fmt.Sprintf("k=%v", c.Kernels)
+	if c.Widths != nil {
+		s += fmt.Sprintf(" w=%v", c.Widths)
+	}
+	return s + fmt.Sprintf(": loss %.5g, %s MACs, %s params", c.Loss, FormatCount(c.MACs), FormatCount(c.Params))
+}
+
+// String sums the block's search up: its candidates, the baseline and the
+// choice. Table (and Markdown, which a notebook shows) lists the
+// candidates. (Value receivers: a SearchResult holds its blocks by value, so
+// that r.Blocks[i] prints so too.)
+func (b BlockSearch) String() string {
+	if len(b.Candidates) == 0 {
+		return "block search (empty)"
+	}
+	base, ch := b.BaselineCandidate(), b.Chosen()
+	s := fmt.Sprintf("block %s: %d candidates; baseline %s", b.Block, len(b.Candidates), base)
+	switch {
+	case b.Choice == b.Baseline:
+		s += "; chosen: the baseline"
+	default:
+		s += fmt.Sprintf("; chosen %s (%+.0f%% MACs, loss x%.3f)", ch,
+			100*(float64(ch.MACs)/float64(base.MACs)-1), ch.Loss/base.Loss)
+	}
+	if b.NoneQualified {
+		s += " (no candidate qualified)"
+	}
+	return s
+}
+
+// tableRows is how many candidates Table lists in full; beyond that it
+// lists the Pareto front, the baseline and the choice.
+const tableRows = 81
+
+// Table lists the block's candidates from the fewest MACs, marking the
+// baseline, the choice and the Pareto front, as Markdown. A block with more
+// than 81 candidates (a decoder block's 729) is cut to its Pareto front, its
+// baseline and its choice.
+func (b BlockSearch) Table() string {
+	order := make([]int, len(b.Candidates))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		ci, cj := b.Candidates[i], b.Candidates[j]
+		if ci.MACs != cj.MACs {
+			return cmp.Compare(ci.MACs, cj.MACs)
+		}
+		return cmp.Compare(ci.Loss, cj.Loss)
+	})
+	front := map[int]bool{}
+	for _, i := range b.ParetoFront() {
+		front[i] = true
+	}
+	title := fmt.Sprintf("**Block %s: %d candidates**", b.Block, len(b.Candidates))
+	if len(order) > tableRows {
+		order = slices.DeleteFunc(order, func(i int) bool { return !front[i] && i != b.Baseline && i != b.Choice })
+		title = fmt.Sprintf("**Block %s: %d candidates, the %d on the Pareto front, the baseline and the choice listed** (Candidates holds them all)",
+			b.Block, len(b.Candidates), len(front))
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s\n\n| kernels | widths | loss | loss / baseline | MACs | params | |\n|---|---|---:|---:|---:|---:|---|\n", title)
+	base := b.BaselineCandidate().Loss
+	for _, i := range order {
+		c := b.Candidates[i]
+		var marks []string
+		if i == b.Baseline {
+			marks = append(marks, "baseline")
+		}
+		if i == b.Choice {
+			marks = append(marks, "**chosen**")
+		}
+		if front[i] {
+			marks = append(marks, "Pareto")
+		}
+		w := "-"
+		if c.Widths != nil {
+			w = fmt.Sprint(c.Widths)
+		}
+		fmt.Fprintf(&sb, "| %v | %s | %.5f | %.3f | %s | %s | %s |\n", c.Kernels, w, c.Loss, c.Loss/base,
+			FormatCount(c.MACs), FormatCount(c.Params), strings.Join(marks, ", "))
+	}
+	return sb.String()
+}
+
+// Markdown is Table, so a notebook cell whose value is a block's search
+// shows its candidate table.
+func (b BlockSearch) Markdown() string { return b.Table() }

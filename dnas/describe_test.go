@@ -246,3 +246,39 @@ func TestOneLineDescriptions(t *testing.T) {
 		t.Error("Verdicts.Markdown is not its table")
 	}
 }
+
+func TestBlockSearchDescriptions(t *testing.T) {
+	r := handTable()
+	r.Blocks[0].Choice = 4
+	b := r.Blocks[0]
+	if got, want := b.String(), "block enc0: 5 candidates; baseline k=[3]: loss 0.2, 90 MACs, 9 params; chosen k=[9]: loss 0.18, 40 MACs, 4 params (-56% MACs, loss x0.900)"; got != want {
+		t.Errorf("String() = %q\nwant       %q", got, want)
+	}
+	if got := fmt.Sprint(r.Blocks[1]); !strings.HasSuffix(got, "chosen: the baseline") {
+		t.Errorf("a block keeping its baseline prints as %q", got)
+	}
+	tab := b.Markdown()
+	for _, w := range []string{"**Block enc0: 5 candidates**", "| [1] | - | 0.50000 | 2.500 | 10 | 1 | Pareto |", "| [3] | - | 0.20000 | 1.000 | 90 | 9 | baseline |", "| [9] | - | 0.18000 | 0.900 | 40 | 4 | **chosen**, Pareto |"} {
+		if !strings.Contains(tab, w) {
+			t.Errorf("table lacks %q:\n%s", w, tab)
+		}
+	}
+	// Fewest MACs first.
+	if strings.Index(tab, "| [1] |") > strings.Index(tab, "| [9] |") || strings.Index(tab, "| [9] |") > strings.Index(tab, "| [5] |") {
+		t.Errorf("rows not ordered by MACs:\n%s", tab)
+	}
+	// A block with many candidates lists its front, baseline and choice.
+	var many BlockSearch
+	many.Block = "dec0"
+	for i := range 200 {
+		many.Candidates = append(many.Candidates, Candidate{Kernels: []int{i}, Loss: 1 + float64(i%7), MACs: int64(1000 - i)})
+	}
+	many.Baseline, many.Choice = 100, 150
+	tab = many.Table()
+	if rows := strings.Count(tab, "\n| ["); rows > 20 || !strings.Contains(tab, "listed** (Candidates holds them all)") || !strings.Contains(tab, "baseline") || !strings.Contains(tab, "**chosen**") {
+		t.Errorf("a 200-candidate block's table (%d rows):\n%s", rows, tab)
+	}
+	if got := (Candidate{Kernels: []int{1, 3}, Widths: []float64{0.5}, Loss: 0.123456, MACs: 2_500_000, Params: 1200}).String(); got != "k=[1 3] w=[0.5]: loss 0.12346, 2.50M MACs, 1.2k params" {
+		t.Errorf("Candidate.String() = %q", got)
+	}
+}

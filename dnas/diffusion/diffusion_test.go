@@ -193,3 +193,16 @@ func TestHeldOutLossOracleIsZero(t *testing.T) {
 		t.Fatalf("predicting zero noise should cost ~1 (the noise variance), got %g", l)
 	}
 }
+
+func TestSamplerStrings(t *testing.T) {
+	s, err := NewNoiseSchedule(CosineNoise, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := NewDDIM(s, 20, 0.5).String(), "DDIM 20 steps, eta 0.5 over cosine noise schedule, T=100"; got != want {
+		t.Errorf("DDIM: %q, want %q", got, want)
+	}
+	if got, want := NewDDPM(s).String(), "DDPM 100 steps over cosine noise schedule, T=100"; got != want {
+		t.Errorf("DDPM: %q, want %q", got, want)
+	}
+}

@@ -33,6 +33,10 @@ type DDPM struct {
 	ClipX0 bool
 }
 
+// String is Name with the schedule: "DDPM 1000 steps over linear noise
+// schedule, T=1000".
+func (d *DDPM) String() string { return d.Name() + " over " + d.Schedule.String() }
+
 // NewDDPM returns the ancestral sampler over s with x0 clipping.
 func NewDDPM(s *NoiseSchedule) *DDPM { return &DDPM{Schedule: s, ClipX0: true} }
 
@@ -100,6 +104,9 @@ type DDIM struct {
 
 	ts []int
 }
+
+// String is Name with the schedule.
+func (d *DDIM) String() string { return d.Name() + " over " + d.Schedule.String() }
 
 // NewDDIM returns a DDIM sampler over s with the given number of steps
 // (clamped to 1..T) and eta, with x0 clipping.
