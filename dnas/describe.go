@@ -312,7 +312,7 @@ func (sp SamplerSpec) String() string {
 // String says where the training stands.
 func (tr *TeacherTrainer) String() string {
 	if tr == nil {
-		return "teacher trainer (nil)"
+		return "<nil>"
 	}
 	s := fmt.Sprintf("teacher trainer, preset %s, seed %d: step %d of %d, learning rate %.3g", tr.Preset.Name, tr.Seed,
 		tr.StepNum, tr.Preset.Steps, tr.lr(tr.StepNum))
@@ -328,7 +328,7 @@ func (tr *TeacherTrainer) String() string {
 // String says what is being retrained and where it stands.
 func (r *Retrainer) String() string {
 	if r == nil {
-		return "retrainer (nil)"
+		return "<nil>"
 	}
 	s := fmt.Sprintf("retrainer %q: %s MACs, %s params, beta %s, step %d of %d", r.Name, FormatCount(r.Net.MACs()),
 		FormatCount(r.Net.NumParams()), r.Opts.Schedule, r.Step, r.Opts.Steps)
@@ -341,7 +341,7 @@ func (r *Retrainer) String() string {
 // String says where the run is and which stages are done.
 func (p *Pipeline) String() string {
 	if p == nil {
-		return "pipeline (nil)"
+		return "<nil>"
 	}
 	var done, left []string
 	for _, st := range p.stagesOfRun() {
@@ -367,7 +367,10 @@ func (p *Pipeline) String() string {
 // String sums the verdicts up in one line; Table (and Markdown, which a
 // notebook shows) breaks them down by digit.
 func (v *Verdicts) String() string {
-	if v == nil || len(v.Prob) == 0 {
+	if v == nil {
+		return "<nil>"
+	}
+	if len(v.Prob) == 0 {
 		return "verdicts on no images"
 	}
 	s := fmt.Sprintf("verdicts on %d images: %.1f%% labelled with p >= %g", len(v.Prob), 100*v.ConfidentFraction(), ConfidentThreshold)

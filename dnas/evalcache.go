@@ -84,6 +84,9 @@ func evalCacheKey(t *Teacher, opts EvalOptions) (key string, ok bool) {
 // opts.Classifier, or DNAS_CACHE_DIR=off, always evaluates; a cache that
 // cannot be written is not an error (the evaluation is returned).
 func (t *Teacher) EvaluateCached(ctx context.Context, opts EvalOptions) (rep *EvalReport, cached bool, err error) {
+	if err := opts.Check(); err != nil {
+		return nil, false, err
+	}
 	dir := EvalCacheDir()
 	key, ok := evalCacheKey(t, opts)
 	if dir == "" || !ok {

@@ -24,6 +24,21 @@ type EvalOptions struct {
 	GridSize   int              // images in the report's grid (default 64)
 }
 
+// Check reports a negative count in the options (0 takes the default);
+// the sampler's kind and eta are checked when it is built
+// (SamplerSpec.Sampler).
+func (o EvalOptions) Check() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Samples", o.Samples}, {"HeldOut", o.HeldOut}, {"GridSize", o.GridSize}, {"Sampler.Steps", o.Sampler.Steps}, {"Sampler.Batch", o.Sampler.Batch}} {
+		if f.v < 0 {
+			return fmt.Errorf("dnas: EvalOptions.%s is %d: want a positive number, or 0 for the default", f.name, f.v)
+		}
+	}
+	return nil
+}
+
 // withDefaults fills in the defaults the fields' comments give.
 func (o EvalOptions) withDefaults() EvalOptions {
 	if o.Samples <= 0 {
@@ -180,6 +195,9 @@ func ScoreImages(ctx context.Context, x *tensor.Tensor, c *eval.Classifier) (flo
 // same for every model).
 func EvaluateModel(ctx context.Context, d diffusion.Denoiser, s *diffusion.NoiseSchedule, opts EvalOptions) (rep *EvalReport, err error) {
 	defer catchDiffusionPanic(&err)
+	if err := opts.Check(); err != nil {
+		return nil, err
+	}
 	opts = opts.withDefaults()
 	sm, err := opts.Sampler.Sampler(s)
 	if err != nil {

@@ -3,6 +3,7 @@ package dnas
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"dnas/dnas/mnist"
@@ -61,5 +62,33 @@ func TestFIDSanityWithCommittedClassifier(t *testing.T) {
 	t.Logf("LeNet FID: train[:2000] vs test %.3f, uniform noise vs test %.1f (confident %.2f)", real, bad, badConf)
 	if !(bad > 50*real) || bad < 10 {
 		t.Fatalf("FID of noise %.3f should dwarf FID of real digits %.3f", bad, real)
+	}
+}
+
+// Negative counts are refused before any sampling, naming the field; a nil
+// image tensor is an error, not a crash.
+func TestEvaluateRefusesNegativeCounts(t *testing.T) {
+	teacher, _ := testTeacher(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		opts EvalOptions
+		want string
+	}{
+		{EvalOptions{Samples: -1}, "EvalOptions.Samples is -1"},
+		{EvalOptions{HeldOut: -5}, "EvalOptions.HeldOut is -5"},
+		{EvalOptions{GridSize: -2}, "EvalOptions.GridSize is -2"},
+		{EvalOptions{Samples: 2, Sampler: SamplerSpec{Steps: -3}}, "EvalOptions.Sampler.Steps is -3"},
+		{EvalOptions{Samples: 2, Sampler: SamplerSpec{Kind: "euler"}}, `unknown sampler "euler"`},
+	} {
+		_, err := teacher.Evaluate(ctx, c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want an error with %q", c.opts, err, c.want)
+		}
+		if _, _, err := teacher.EvaluateCached(ctx, c.opts); err == nil {
+			t.Errorf("EvaluateCached %+v: no error", c.opts)
+		}
+	}
+	if _, err := SampleGrid(nil, 3); err == nil || !strings.Contains(err.Error(), "nil tensor") {
+		t.Errorf("SampleGrid(nil): %v", err)
 	}
 }

@@ -59,6 +59,9 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 	if len(paths) == 0 {
 		return nil, fmt.Errorf("no snapshots to measure: pass checkpoint files, e.g. out/teacher-base/snapshots/*.safetensors")
 	}
+	if err := opts.Eval.Check(); err != nil {
+		return nil, err
+	}
 	eo := opts.Eval.withDefaults()
 	c := &QualityCurve{Samples: eo.Samples, Spec: eo.Sampler, Seed: eo.Seed, Live: opts.Live}
 	reuse := map[string]CurvePoint{}

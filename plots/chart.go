@@ -91,7 +91,7 @@ type Chart struct {
 // shows instead of the image.
 func (c *Chart) String() string {
 	if c == nil {
-		return "chart (nil)"
+		return "<nil>"
 	}
 	var b strings.Builder
 	b.WriteString("chart")

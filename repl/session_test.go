@@ -205,6 +205,7 @@ f()`, "(0, bad)"},
 		{`dnas.LoadTeacher("/nonexistent.safetensors")`, "(<nil>, checkpoint: open /nonexistent.safetensors: no such file or directory)"},
 		{"func h() (string, bool) { return \"h\", false }\nh()", `("h", false)`},
 		{`strings.ToUpper("one")`, "ONE"}, // one result: as before
+		{`dnas.LookupTeacherPreset("huge")`, `(dnas.TeacherPreset{}, dnas: unknown preset "huge"; choose one of tiny, small, base)`},
 		// A nil error is left out: a lone value stands alone (and a
 		// picture shows as a picture).
 		{`g := func() (int, error) { return 7, nil }

@@ -15,13 +15,19 @@ import (
 // true). A nil error is left out (see errorResults).
 type Values []any
 
-// String prints the values as a parenthesised list, strings quoted.
+// String prints the values as a parenthesised list, strings quoted and a
+// zero struct as its type name with {} (what a function returns beside an
+// error: dnas.TeacherPreset{}, not a description of nothing).
 func (v Values) String() string {
 	parts := make([]string, len(v))
 	for i, x := range v {
-		if s, ok := x.(string); ok {
-			parts[i] = fmt.Sprintf("%q", s)
-		} else {
+		r := reflect.ValueOf(x)
+		switch {
+		case r.Kind() == reflect.String:
+			parts[i] = fmt.Sprintf("%q", x)
+		case r.Kind() == reflect.Struct && r.IsZero():
+			parts[i] = r.Type().String() + "{}"
+		default:
 			parts[i] = formatValue(x)
 		}
 	}

@@ -24,6 +24,9 @@ type Grid struct {
 // in a grid of cols columns (0 => about square) with a 2-pixel gap, each
 // image magnified scale times (0 => 1).
 func NewGrid(x *tensor.Tensor, cols, scale int) (*Grid, error) {
+	if x == nil {
+		return nil, fmt.Errorf("eval.NewGrid: no images (nil tensor): pass samples [N,1,H,W], e.g. teacher.Sample's")
+	}
 	if len(x.Shape) != 4 || x.Shape[1] != 1 || x.Shape[0] == 0 {
 		return nil, fmt.Errorf("eval.NewGrid: want grey images [N,1,H,W] with N >= 1, got shape %v", x.Shape)
 	}
@@ -58,7 +61,10 @@ func NewGrid(x *tensor.Tensor, cols, scale int) (*Grid, error) {
 // String describes the grid in words: what a terminal without pictures, or
 // a notebook's text/plain representation, shows instead of the image.
 func (g *Grid) String() string {
-	if g == nil || g.Img == nil {
+	if g == nil {
+		return "<nil>"
+	}
+	if g.Img == nil {
 		return "image grid (empty)"
 	}
 	b := g.Img.Bounds()

@@ -66,7 +66,7 @@ type Dataset struct {
 // instead of its 47 million pixel values).
 func (d *Dataset) String() string {
 	if d == nil {
-		return "MNIST (nil)"
+		return "<nil>"
 	}
 	name := map[Split]string{Train: "training set", Test: "test set"}[d.Split]
 	if name == "" {
@@ -298,7 +298,7 @@ type Batcher struct {
 // String says where the batcher is in its stream.
 func (b *Batcher) String() string {
 	if b == nil {
-		return "batcher (nil)"
+		return "<nil>"
 	}
 	return fmt.Sprintf("batcher over %d images, batches of %d, seed %d: epoch %d, image %d of the epoch", b.Data.N, b.BatchSize, b.Seed, b.Epoch, b.Pos)
 }

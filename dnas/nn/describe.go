@@ -14,7 +14,7 @@ import (
 // (and of its gradient, when it has a non-zero one).
 func (p *Param) String() string {
 	if p == nil {
-		return "Param (nil)"
+		return "<nil>"
 	}
 	mean, std := meanStd(p.Data)
 	s := fmt.Sprintf("Param %s %v: %d values, mean %.4g, std %.4g", p.Name, p.Shape, len(p.Data), mean, std)
@@ -46,7 +46,7 @@ func meanStd(v []float32) (mean, std float64) {
 // String describes the convolution.
 func (c *Conv2d) String() string {
 	if c == nil {
-		return "Conv2d (nil)"
+		return "<nil>"
 	}
 	return fmt.Sprintf("Conv2d %s(%d -> %d, %dx%d, stride %d, padding %d)", c.Name, c.Cin, c.Cout, c.K, c.K, c.Stride, c.Pad)
 }
@@ -54,7 +54,7 @@ func (c *Conv2d) String() string {
 // String describes the layer.
 func (l *Linear) String() string {
 	if l == nil {
-		return "Linear (nil)"
+		return "<nil>"
 	}
 	return fmt.Sprintf("Linear %s(%d -> %d)", l.Name, l.In, l.Out)
 }
@@ -62,7 +62,7 @@ func (l *Linear) String() string {
 // String describes the normalisation.
 func (g *GroupNorm) String() string {
 	if g == nil {
-		return "GroupNorm (nil)"
+		return "<nil>"
 	}
 	s := fmt.Sprintf("GroupNorm %s(%d groups, %d channels, eps %g)", g.Name, g.Groups, g.C, g.Eps)
 	if g.SiLU {
@@ -74,7 +74,7 @@ func (g *GroupNorm) String() string {
 // String describes the attention block.
 func (a *Attention) String() string {
 	if a == nil {
-		return "Attention (nil)"
+		return "<nil>"
 	}
 	return fmt.Sprintf("Attention %s(%d channels, one head)", a.Name, a.C)
 }
@@ -82,7 +82,7 @@ func (a *Attention) String() string {
 // String describes the optimiser and where it is.
 func (a *Adam) String() string {
 	if a == nil {
-		return "Adam (nil)"
+		return "<nil>"
 	}
 	var n int
 	for _, p := range a.Params {
@@ -95,7 +95,7 @@ func (a *Adam) String() string {
 // String describes the average.
 func (e *EMA) String() string {
 	if e == nil {
-		return "EMA (nil)"
+		return "<nil>"
 	}
 	horizon := "all steps"
 	if e.Decay < 1 {

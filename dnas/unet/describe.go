@@ -53,7 +53,7 @@ func (c Config) String() string {
 // a supernet, the active path.
 func (u *UNet) String() string {
 	if u == nil {
-		return "UNet (nil)"
+		return "<nil>"
 	}
 	c := u.Config
 	kind := "UNet"
@@ -78,7 +78,7 @@ func (u *UNet) String() string {
 // its size and cost.
 func (b *Block) String() string {
 	if b == nil {
-		return "block (nil)"
+		return "<nil>"
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "block %s (%s, level %d): %v -> %v", b.Name, b.Kind, b.Level, b.InShape, b.OutShape)
@@ -106,7 +106,7 @@ func (b *Block) String() string {
 // active one.
 func (c *ConvChoice) String() string {
 	if c == nil {
-		return "ConvChoice (nil)"
+		return "<nil>"
 	}
 	s := fmt.Sprintf("ConvChoice %s(%d -> %d, kernel %d", c.Name, c.cin, c.cout, c.Kernel())
 	if len(c.Kernels) > 1 {
@@ -121,7 +121,7 @@ func (c *ConvChoice) String() string {
 // String describes the ResBlock: channels, inner width and kernels.
 func (r *ResBlock) String() string {
 	if r == nil {
-		return "ResBlock (nil)"
+		return "<nil>"
 	}
 	s := fmt.Sprintf("ResBlock %s(%d -> %d, inner %d", r.Name, r.Cin, r.Cout, r.inner)
 	if len(r.WidthChoices) > 1 || r.Width() != 1 {
