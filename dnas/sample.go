@@ -3,6 +3,7 @@ package dnas
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 
 	"dnas/dnas/diffusion"
@@ -43,8 +44,8 @@ func (sp SamplerSpec) Sampler(s *diffusion.NoiseSchedule) (diffusion.Sampler, er
 		if steps <= 0 {
 			steps = 50
 		}
-		if sp.Eta < 0 {
-			return nil, fmt.Errorf("dnas: DDIM eta %v must be >= 0", sp.Eta)
+		if !(sp.Eta >= 0) || math.IsInf(sp.Eta, 1) {
+			return nil, fmt.Errorf("dnas: DDIM eta %v: want a number >= 0 (0 deterministic, 1 DDPM-like)", sp.Eta)
 		}
 		return diffusion.NewDDIM(s, steps, sp.Eta), nil
 	case "ddpm":

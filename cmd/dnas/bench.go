@@ -80,6 +80,9 @@ func runBench(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, map[string]int{"batch": 1, "steps": 1}); err != nil {
+		return err
+	}
 	if *batch <= 0 || *steps <= 0 {
 		return fmt.Errorf("--batch %d --steps %d: both must be positive", *batch, *steps)
 	}

@@ -47,6 +47,9 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, map[string]int{"samples": 2, "epochs": 1, "batch": 1}); err != nil {
+		return err
+	}
 	spec, err := sf.spec(fs, dnas.SamplerSpec{})
 	if err != nil {
 		return err

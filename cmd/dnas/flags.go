@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -148,7 +149,7 @@ func (s *samplerFlags) spec(fs *flag.FlagSet, base dnas.SamplerSpec) (dnas.Sampl
 		if steps <= 0 {
 			return dnas.SamplerSpec{}, fmt.Errorf("--%s %d: want at least 1 DDIM step (50 is the default)", s.stepsFlag, s.steps)
 		}
-		if s.eta < 0 {
+		if !(s.eta >= 0) || math.IsInf(s.eta, 1) {
 			return dnas.SamplerSpec{}, fmt.Errorf("--eta %v: want eta >= 0 (0 deterministic, 1 DDPM-like)", s.eta)
 		}
 		return dnas.SamplerSpec{Kind: "ddim", Steps: steps, Eta: s.eta, Batch: batch}, nil
@@ -178,4 +179,39 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 		}
 	})
 	return given
+}
+
+// checkCounts refuses a negative value of any int flag of fs (each counts
+// something: steps, images, a batch, an interval), naming the flag, and a
+// value below atLeast[name] for the flags that need more than 0. A sample
+// count for FID ("samples", "eval-samples") may be 0 (the default, or none)
+// but not 1: FID needs two images for a covariance, and finding out after
+// hours of training would lose them.
+func checkCounts(fs *flag.FlagSet, atLeast map[string]int) error {
+	for _, name := range []string{"samples", "eval-samples"} {
+		if f := fs.Lookup(name); f != nil && f.Value.String() == "1" {
+			return fmt.Errorf("--%s 1: FID needs at least 2 images (0: %s)", name, map[bool]string{true: "skip the evaluation", false: "the default"}[name == "eval-samples"])
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok || err != nil {
+			return
+		}
+		v, isInt := g.Get().(int)
+		if !isInt {
+			return
+		}
+		lo := atLeast[f.Name]
+		if v >= lo {
+			return
+		}
+		if lo == 0 {
+			err = fmt.Errorf("--%s %d: want 0 or more (the default is %s; dnas %s --help says what it counts)", f.Name, v, f.DefValue, fs.Name())
+		} else {
+			err = fmt.Errorf("--%s %d: want at least %d (the default is %s)", f.Name, v, lo, f.DefValue)
+		}
+	})
+	return err
 }

@@ -132,6 +132,8 @@ func TestSamplerFlags(t *testing.T) {
 		{args: []string{"--sampler", "euler"}, err: `--sampler "euler": want ddim or ddpm`},
 		{args: []string{"--steps", "0"}, err: "--steps 0"},
 		{args: []string{"--eta", "-0.5"}, err: "--eta -0.5"},
+		{args: []string{"--eta", "nan"}, err: "--eta NaN"},
+		{args: []string{"--eta", "inf"}, err: "--eta +Inf"},
 		{args: []string{"--batch", "0"}, err: "--batch 0"},
 	})
 }
@@ -160,6 +162,9 @@ func TestRunSamplerFlagsRefuseNonsense(t *testing.T) {
 		{[]string{"--min-reduction", "30"}, "min_reduction: MAC reduction 30 must be a fraction in (0, 1), e.g. 0.3"},
 		{[]string{"--loss-scale", "-1"}, "--loss-scale -1 must be > 0"},
 		{[]string{"--loss-scale", "0"}, "--loss-scale 0 must be > 0"},
+		{[]string{"--samples", "-5"}, "--samples -5: want 0 or more"},
+		{[]string{"--samples", "1"}, "--samples 1: FID needs at least 2 images"},
+		{[]string{"--retrain-steps", "-1"}, "--retrain-steps -1: want 0 or more"},
 		// --shared-init is kept (no effect) so that older commands still parse.
 		{[]string{"--shared-init", "--loss-scale", "0"}, "--loss-scale 0 must be > 0"},
 	} {
@@ -220,5 +225,39 @@ func TestRunResumeAndAblateWithAnotherSeed(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "training seed 2") {
 		t.Errorf("ablation.md does not name the training seed:\n%s", b)
+	}
+}
+
+// Every count flag refuses a negative value, naming the flag, before any
+// work starts (dnas teacher --steps -10 trained the preset's length).
+func TestCountFlagsRefuseNonsense(t *testing.T) {
+	out := t.TempDir()
+	for _, c := range []struct {
+		run  func([]string) error
+		args []string
+		want string
+	}{
+		{runTeacher, []string{"--preset", "tiny", "--steps", "-10"}, "--steps -10: want 0 or more"},
+		{runTeacher, []string{"--preset", "tiny", "--checkpoint-every", "0"}, "--checkpoint-every 0: want at least 1"},
+		{runTeacher, []string{"--preset", "tiny", "--snapshot-every", "-1"}, "--snapshot-every -1"},
+		{runTeacher, []string{"--preset", "tiny", "--eval-samples", "1"}, "--eval-samples 1: FID needs at least 2 images (0: skip the evaluation)"},
+		{runFID, []string{"--samples", "-1"}, "--samples -1: want at least 2"},
+		{runFID, []string{"--real", "--samples", "1"}, "--samples 1: FID needs at least 2"},
+		{runFID, []string{"--doubtful", "-2"}, "--doubtful -2"},
+		{runSample, []string{"--n", "-3"}, "--n -3: want at least 1"},
+		{runSample, []string{"--eta", "nan"}, "--eta NaN"},
+		{runBench, []string{"--steps", "0"}, "--steps 0: want at least 1"},
+	} {
+		args := c.args
+		if c.want != "--steps 0: want at least 1" { // bench has no --out
+			args = append(args, "--out", filepath.Join(out, "x"))
+		}
+		err := c.run(args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) > 0 {
+		t.Errorf("a refused command wrote %v", entries)
 	}
 }

@@ -418,6 +418,9 @@ func kernelBench(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, map[string]int{"n": 1}); err != nil {
+		return err
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return err

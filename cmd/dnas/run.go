@@ -69,6 +69,9 @@ options from DIR.`,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, nil); err != nil {
+		return err
+	}
 	if common.out == "" {
 		return fmt.Errorf("--out is required: the directory to write the run to (rerun with the same one to resume)")
 	}
@@ -247,6 +250,9 @@ seed: how much of a difference between two models is training noise.`,
 	preset := fs.String("preset", "small", "preset of the run, only for an unfinished run older than recorded options (its state.json has none)")
 	teacher := fs.String("teacher", "", "teacher checkpoint of the run (default: the one it was made with; needed only for an unfinished run older than recorded options)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := checkCounts(fs, nil); err != nil {
 		return err
 	}
 	if *run == "" {

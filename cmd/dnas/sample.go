@@ -34,6 +34,9 @@ func runSample(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, map[string]int{"n": 1, "batch": 1}); err != nil {
+		return err
+	}
 	spec, err := sf.spec(fs, dnas.SamplerSpec{})
 	if err != nil {
 		return err

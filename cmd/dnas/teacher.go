@@ -47,6 +47,9 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := checkCounts(fs, map[string]int{"checkpoint-every": 1}); err != nil {
+		return err
+	}
 	p, err := dnas.LookupTeacherPreset(common.preset)
 	if err != nil {
 		return err
