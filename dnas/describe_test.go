@@ -234,6 +234,9 @@ func TestOneLineDescriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("fresh retrainer", rt.String(), `retrainer "subnet"`, "step 0 of 3", "beta linear")
+	if err := rt.Train(context.Background(), -2); err == nil || !strings.Contains(err.Error(), "Retrainer.Train: -2 steps") {
+		t.Errorf("Retrainer.Train(-2): %v", err)
+	}
 	if err := rt.Train(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}

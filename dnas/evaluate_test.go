@@ -92,3 +92,22 @@ func TestEvaluateRefusesNegativeCounts(t *testing.T) {
 		t.Errorf("SampleGrid(nil): %v", err)
 	}
 }
+
+// A negative step count is an error, not a silent no-op.
+func TestTrainingRefusesNegativeSteps(t *testing.T) {
+	ctx := context.Background()
+	tr := tinyTrainer(t, 1)
+	sn := tinySupernet(t, false)
+	for name, err := range map[string]error{
+		"TeacherTrainer.Train": tr.Train(ctx, -1),
+		"Supernet.TrainAll":    sn.TrainAll(ctx, -5, ""),
+		"Supernet.TrainBlock":  sn.TrainBlock(ctx, "enc0", -3),
+	} {
+		if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "0 or more") {
+			t.Errorf("%s with negative steps: %v", name, err)
+		}
+	}
+	if tr.StepNum != 0 {
+		t.Errorf("the refused call trained %d steps", tr.StepNum)
+	}
+}

@@ -408,6 +408,9 @@ func scale(t *tensor.Tensor, a float32) {
 // cancelled ctx stops it within one step and returns ctx's error; the steps
 // done are kept (save them with Save).
 func (r *Retrainer) Train(ctx context.Context, steps int) error {
+	if err := checkSteps("Retrainer.Train", steps); err != nil {
+		return err
+	}
 	tr := r.newTracker()
 	loss, err := r.trainWith(ctx, steps, tr)
 	if err == nil || ctx.Err() != nil {

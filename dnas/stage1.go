@@ -157,6 +157,9 @@ func (s *Supernet) TrainStep(block string) (loss float64, err error) {
 // to progress.Default(). A cancelled ctx stops it within one step; what was
 // trained is kept (save it with Save) and ctx's error is returned.
 func (s *Supernet) TrainBlock(ctx context.Context, block string, steps int) error {
+	if err := checkSteps("Supernet.TrainBlock", steps); err != nil {
+		return err
+	}
 	i, err := s.blockIndex(block)
 	if err != nil {
 		return err
@@ -188,6 +191,9 @@ func (s *Supernet) TrainBlock(ctx context.Context, block string, steps int) erro
 // 100 steps and at the end), and on cancellation. A cancelled ctx stops
 // within one step and returns ctx's error; what was trained is kept.
 func (s *Supernet) TrainAll(ctx context.Context, stepsPerBlock int, dir string) error {
+	if err := checkSteps("Supernet.TrainAll", stepsPerBlock); err != nil {
+		return err
+	}
 	save := func() error {
 		if dir == "" {
 			return nil
@@ -415,4 +421,13 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// checkSteps refuses a negative step count for a training call (0 does
+// nothing).
+func checkSteps(call string, steps int) error {
+	if steps < 0 {
+		return fmt.Errorf("dnas: %s: %d steps: want the number of steps to train now, 0 or more", call, steps)
+	}
+	return nil
 }

@@ -383,6 +383,9 @@ func (e *DivergedError) Error() string {
 // ctx stops it before the next step: the weights trained so far are kept
 // (and checkpointed) and the context's error is returned, wrapped.
 func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
+	if err := checkSteps("TeacherTrainer.Train", steps); err != nil {
+		return err
+	}
 	every := tr.CheckpointEvery
 	if every <= 0 {
 		every = 500
