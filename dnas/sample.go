@@ -35,8 +35,8 @@ func DDPMSpec() SamplerSpec { return SamplerSpec{Kind: "ddpm"} }
 
 // Sampler builds the sampler over schedule s.
 func (sp SamplerSpec) Sampler(s *diffusion.NoiseSchedule) (diffusion.Sampler, error) {
-	if sp.Steps < 0 || sp.Batch < 0 {
-		return nil, fmt.Errorf("dnas: sampler with %d steps in batches of %d: want positive numbers, or 0 for the defaults (DDIM 50 steps, batches of 100)", sp.Steps, sp.Batch)
+	if sp.Steps < 0 {
+		return nil, fmt.Errorf("dnas: DDIM steps %d: want at least 1 (0 for the default 50)", sp.Steps)
 	}
 	switch strings.ToLower(sp.Kind) {
 	case "", "ddim":
