@@ -24,8 +24,12 @@ type Event struct {
 	Start       int           // steps done before this run (a resumed task); Elapsed counts from there
 	Loss        float64       // the latest loss (0 when the task has none)
 	LR          float64       // the learning rate of the latest step (0 when not reported)
-	ItemsPerSec float64       // speed in items (samples, images) per second
+	ItemsPerSec float64       // speed in items (samples, images) per second, over the last PaceWindow
 	Elapsed     time.Duration // wall time since the task started
+	// Pace is the time per step over the last PaceWindow (0: none yet, or
+	// an event not made by a Tracker); Speed and Left use it, so a run that
+	// was paused or slowed by other jobs soon reports its present speed.
+	Pace time.Duration
 	Done        bool          // true on the last event of the task
 	Losses      []float64     // recent loss history (oldest first), for a mini chart
 }
@@ -185,8 +189,8 @@ func (ev Event) Speed() string {
 	if ev.ItemsPerSec > 0 {
 		parts = append(parts, fmt.Sprintf("%.1f img/s", ev.ItemsPerSec))
 	}
-	if done, sec := ev.Step-ev.Start, ev.Elapsed.Seconds(); done > 0 && sec > 0 {
-		if per := sec / float64(done); per >= 1 {
+	if per, ok := ev.stepSeconds(); ok {
+		if per >= 1 {
 			parts = append(parts, fmt.Sprintf("%.3g s/step", per))
 		} else {
 			parts = append(parts, fmt.Sprintf("%.3g step/s", 1/per))
@@ -195,15 +199,42 @@ func (ev Event) Speed() string {
 	return strings.Join(parts, ", ")
 }
 
-// Left estimates the time until the task ends from the pace of this run
-// (the steps since Start over Elapsed). ok is false when there is nothing to
-// estimate from: no total, no step yet in this run, or the task is over.
+// stepSeconds is the time per step: Pace, or else this run's average (the
+// steps since Start over Elapsed).
+func (ev Event) stepSeconds() (float64, bool) {
+	if ev.Pace > 0 {
+		return ev.Pace.Seconds(), true
+	}
+	if done, sec := ev.Step-ev.Start, ev.Elapsed.Seconds(); done > 0 && sec > 0 {
+		return sec / float64(done), true
+	}
+	return 0, false
+}
+
+// Left estimates the time until the task ends from its recent pace (Pace),
+// or else from the pace of this run (the steps since Start over Elapsed).
+// ok is false when there is nothing to estimate from: no total, no step yet
+// in this run, or the task is over.
 func (ev Event) Left() (left time.Duration, ok bool) {
-	done := ev.Step - ev.Start
-	if ev.Done || ev.Total <= 0 || done <= 0 || ev.Step >= ev.Total {
+	if ev.Done || ev.Total <= 0 || ev.Step-ev.Start <= 0 || ev.Step >= ev.Total {
 		return 0, false
 	}
-	return time.Duration(float64(ev.Elapsed) * float64(ev.Total-ev.Step) / float64(done)), true
+	per, ok := ev.stepSeconds()
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(per * float64(ev.Total-ev.Step) * float64(time.Second)), true
+}
+
+// PaceWindow is how far back a Tracker looks for the speed it reports.
+const PaceWindow = 2 * time.Minute
+
+// paceMark is a point of a task's progress: when step was done, and the
+// items processed by then.
+type paceMark struct {
+	at    time.Time
+	step  int
+	items float64
 }
 
 // Tracker does the bookkeeping of one task: it timestamps steps, computes the
@@ -226,6 +257,29 @@ type Tracker struct {
 	began  time.Time
 	items  float64
 	losses []float64
+	marks  []paceMark        // one per PaceWindow/32 at most, the oldest at most PaceWindow old (but one)
+	clock  func() time.Time // time.Now; tests set it
+}
+
+func (t *Tracker) now() time.Time {
+	if t.clock != nil {
+		return t.clock()
+	}
+	return time.Now()
+}
+
+// mark records the progress at now and drops the marks the window no
+// longer needs (keeping the newest one older than it, so that a step slower
+// than the window still has a mark to measure from).
+func (t *Tracker) mark(now time.Time, step int) {
+	if n := len(t.marks); n == 0 || now.Sub(t.marks[n-1].at) >= PaceWindow/32 {
+		t.marks = append(t.marks, paceMark{now, step, t.items})
+	}
+	drop := 0
+	for drop+2 < len(t.marks) && now.Sub(t.marks[drop+1].at) > PaceWindow {
+		drop++
+	}
+	t.marks = t.marks[drop:]
 }
 
 // NewTracker starts timing a task of total steps reported to r (nil r =>
@@ -236,6 +290,9 @@ func NewTracker(task string, total int, r Reporter) *Tracker {
 	}
 	return &Tracker{Task: task, Total: total, Reporter: r, HistoryLen: 200, began: time.Now()}
 }
+
+// restartClock starts the task's timing now (tests: after setting clock).
+func (t *Tracker) restartClock() { t.began, t.marks = t.now(), nil }
 
 // Step reports that step (1-based count of steps done) finished, that the
 // task has processed items more items since the last call, and its loss
@@ -257,11 +314,23 @@ func (t *Tracker) Done(step int, loss float64) {
 }
 
 func (t *Tracker) event(step int, loss float64, done bool) Event {
-	el := time.Since(t.began)
+	now := t.now()
+	el := now.Sub(t.began)
 	ev := Event{Task: t.Task, Step: step, Total: t.Total, Start: t.Start, Loss: loss, LR: t.LR, Elapsed: el, Done: done,
 		Losses: append([]float64(nil), t.losses...)}
 	if s := el.Seconds(); s > 0 {
 		ev.ItemsPerSec = t.items / s
+	}
+	if len(t.marks) == 0 {
+		t.marks = append(t.marks, paceMark{t.began, t.Start, 0})
+	}
+	t.mark(now, step)
+	// The pace since the oldest mark in the window (the task's start while
+	// it is younger than the window).
+	if m := t.marks[0]; step > m.step && now.After(m.at) && !done {
+		dt := now.Sub(m.at)
+		ev.Pace = dt / time.Duration(step-m.step)
+		ev.ItemsPerSec = (t.items - m.items) / dt.Seconds()
 	}
 	return ev
 }

@@ -173,3 +173,51 @@ func TestNewBarFollowsDNASProgress(t *testing.T) {
 		}
 	}
 }
+
+// The speed and the time left come from the last PaceWindow: ten minutes
+// after a run was paused for an hour, it reports its present pace, not one
+// diluted by the pause.
+func TestPaceFollowsTheRecentSpeed(t *testing.T) {
+	var got []Event
+	tr := NewTracker("teacher base", 10000, ReporterFunc(func(e Event) { got = append(got, e) }))
+	clock := time.Unix(1e9, 0)
+	tr.clock = func() time.Time { return clock }
+	tr.restartClock()
+	step := 0
+	run := func(n int, per time.Duration) {
+		for range n {
+			clock = clock.Add(per)
+			step++
+			tr.Step(step, 64, 0.02)
+		}
+	}
+	run(100, time.Second)
+	if ev := got[len(got)-1]; ev.Pace != time.Second || ev.ItemsPerSec != 64 {
+		t.Fatalf("steady run: pace %v, %v img/s; want 1s, 64", ev.Pace, ev.ItemsPerSec)
+	}
+	clock = clock.Add(time.Hour) // paused (SIGSTOP), or another job took the cores
+	run(1, time.Second)
+	if ev := got[len(got)-1]; ev.Pace < 10*time.Second {
+		t.Fatalf("right after the pause the pace should still show it: %v", ev.Pace)
+	}
+	run(600, 2*time.Second) // ten minutes at 2 s per step
+	ev := got[len(got)-1]
+	if ev.Pace < 1990*time.Millisecond || ev.Pace > 2010*time.Millisecond {
+		t.Fatalf("pace %v ten minutes after the pause, want 2s", ev.Pace)
+	}
+	left, ok := ev.Left()
+	if want := time.Duration(10000-701) * 2 * time.Second; !ok || left < want-5*time.Second || left > want+5*time.Second {
+		t.Fatalf("left %v, want about %v", left, want)
+	}
+	if sp := ev.Speed(); sp != "32.0 img/s, 2 s/step" {
+		t.Errorf("Speed() = %q, want the recent pace", sp)
+	}
+	if n := len(tr.marks); n > 40 {
+		t.Errorf("%d pace marks kept: the window should bound them", n)
+	}
+	// The last event reports the whole run's average.
+	tr.Done(step, 0.02)
+	if d := got[len(got)-1]; d.Pace != 0 || d.ItemsPerSec >= 32 {
+		t.Errorf("done event: pace %v, %v img/s; want the run's average", d.Pace, d.ItemsPerSec)
+	}
+}

@@ -16,6 +16,7 @@ func init() {
 		"Heartbeat":  reflect.ValueOf(progress.Heartbeat),
 		"NewBar":     reflect.ValueOf(progress.NewBar),
 		"NewTracker": reflect.ValueOf(progress.NewTracker),
+		"PaceWindow": reflect.ValueOf(progress.PaceWindow),
 		"SetDefault": reflect.ValueOf(progress.SetDefault),
 
 		// type definitions
