@@ -29,9 +29,9 @@ type Event struct {
 	// Pace is the time per step over the last PaceWindow (0: none yet, or
 	// an event not made by a Tracker); Speed and Left use it, so a run that
 	// was paused or slowed by other jobs soon reports its present speed.
-	Pace time.Duration
-	Done        bool          // true on the last event of the task
-	Losses      []float64     // recent loss history (oldest first), for a mini chart
+	Pace   time.Duration
+	Done   bool      // true on the last event of the task
+	Losses []float64 // recent loss history (oldest first), for a mini chart
 }
 
 // Reporter receives events. Implementations must be safe for use from one
@@ -257,7 +257,7 @@ type Tracker struct {
 	began  time.Time
 	items  float64
 	losses []float64
-	marks  []paceMark        // one per PaceWindow/32 at most, the oldest at most PaceWindow old (but one)
+	marks  []paceMark       // one per PaceWindow/32 at most, the oldest at most PaceWindow old (but one)
 	clock  func() time.Time // time.Now; tests set it
 }
 
