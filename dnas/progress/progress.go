@@ -26,12 +26,12 @@ type Event struct {
 	LR          float64       // the learning rate of the latest step (0 when not reported)
 	ItemsPerSec float64       // speed in items (samples, images) per second, over the last PaceWindow
 	Elapsed     time.Duration // wall time since the task started
+	Done        bool          // true on the last event of the task
+	Losses      []float64     // recent loss history (oldest first), for a mini chart
 	// Pace is the time per step over the last PaceWindow (0: none yet, or
 	// an event not made by a Tracker); Speed and Left use it, so a run that
 	// was paused or slowed by other jobs soon reports its present speed.
-	Pace   time.Duration
-	Done   bool      // true on the last event of the task
-	Losses []float64 // recent loss history (oldest first), for a mini chart
+	Pace time.Duration
 }
 
 // Reporter receives events. Implementations must be safe for use from one
