@@ -180,17 +180,12 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 		if stopped {
 			break // interrupted between two parts of the cell
 		}
-		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && u.isCall {
-			// Show every result of a call with several, not the first.
-			if r, ok := s.spreadResults(u.src); ok {
-				if !u.rewrote {
-					u.original, u.rewrote = u.src, true
-				}
-				u.src = r
-			}
-		}
 		var v reflect.Value
-		v, err = s.evalUnit(u)
+		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && u.isCall {
+			v, err = s.evalLastCall(u)
+		} else {
+			v, err = s.evalUnit(u)
+		}
 		if err != nil {
 			break
 		}
@@ -216,6 +211,28 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// evalLastCall evaluates the unit that ends the cell with a call, showing
+// every result of a call with several (spreadResults), not only the first.
+// If the session read the call's type wrong and the wrapped form does not
+// compile, the call runs as written: nothing has run at that point.
+func (s *Session) evalLastCall(u unit) (reflect.Value, error) {
+	r, ok := s.spreadResults(u.src)
+	if !ok {
+		return s.evalUnit(u)
+	}
+	w := u
+	if !w.rewrote {
+		w.original, w.rewrote = w.src, true
+	}
+	w.src = r
+	v, err := s.evalUnit(w)
+	var ee *EvalError
+	if err != nil && errors.As(err, &ee) && ee.Kind == "compile" {
+		return s.evalUnit(u)
+	}
+	return v, err
 }
 
 // evalUnit compiles and runs one unit.

@@ -235,6 +235,23 @@ g3()`, `(7, "s")`},
 	if _, err := f.s.Eval(context.Background(), `strings.Cut("a")`); err == nil || strings.Contains(err.Error(), "__dnas") {
 		t.Errorf("a bad call: %v; want the compiler's error on the user's code", err)
 	}
+	// Should the session read a call's type wrong, the call runs as written.
+	if _, err := f.s.Eval(context.Background(), "x9 := 0\nfunc k() { x9 = 7 }"); err != nil {
+		t.Fatal(err)
+	}
+	f.s.funcs["k"] = f.s.funcs["h"] // claims two results
+	if res, err := f.s.Eval(context.Background(), "k()"); err != nil || res.HasValue {
+		t.Errorf("a call typed wrong: %+v, %v; want it run as written", res, err)
+	}
+	if got := f.eval(t, "x9"); got != "7" {
+		t.Errorf("k did not run: x9 = %s", got)
+	}
+	if _, err := f.s.Eval(context.Background(), "y8 := 3\nx9 = 1\nk()"); err != nil {
+		t.Errorf("statements before a call typed wrong: %v", err)
+	}
+	if got := f.eval(t, "fmt.Sprint(y8, x9)"); got != "3 7" {
+		t.Errorf("y8, x9 = %s; want 3 7 (each statement run once)", got)
+	}
 	// A call without results still has no value.
 	if res, err := f.s.Eval(context.Background(), "v := func() {}\nv()"); err != nil || res.HasValue {
 		t.Errorf("a call without results: %+v, %v", res, err)
