@@ -82,7 +82,8 @@ plots, display, fmt, math, os, strings, time, context. ctx is the running
 input's context: pass it to long calls (tr.Train(ctx, 500)); Ctrl-C cancels it.
 
   :help        this text
-  :doc NAME    declaration and doc comment of NAME (dnas.NewTeacherTrainer, x.Train)
+  :doc NAME    declaration and doc comment of NAME (dnas.NewTeacherTrainer, x.Train);
+               :doc dnas maps the method's stages to the calls that run them
   :load FILE   evaluate a Go file in this session
   :reset       forget everything defined so far
   :quit        leave (Ctrl-D does too)
