@@ -360,6 +360,12 @@ func (s *Session) describe(expr string) (string, bool) {
 			}
 			return text, true
 		}
+		if sig, ok := s.funcs[parts[0]]; ok {
+			var b strings.Builder
+			if printer.Fprint(&b, token.NewFileSet(), &ast.FuncDecl{Name: ast.NewIdent(parts[0]), Type: sig}) == nil {
+				return b.String() + "\n\ndeclared in this session", true
+			}
+		}
 		if kind, ok := scopeNames(s.in)[parts[0]]; ok {
 			what := map[int]string{symConst: "constant", symFunc: "function", symType: "type", symVar: "variable"}[kind]
 			if what == "" {

@@ -657,7 +657,9 @@ func TestComplete(t *testing.T) {
 func TestInspect(t *testing.T) {
 	f := newFixture(t)
 	f.eval(t, "x := tensor.New(2, 3)")
+	f.eval(t, "func pair(a, b int, rest ...string) (int, error) { return a + b, nil }\n0")
 	for code, want := range map[string]string{
+		"pair":           "func pair(a, b int, rest ...string) (int, error)\n\ndeclared in this session",
 		"tensor.New":     "func New(shape ...int) *Tensor",
 		"x.Clone":        "func (t *Tensor) Clone() *Tensor",
 		"x":              "var x *tensor.Tensor",
