@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/traefik/yaegi/interp"
+	"github.com/traefik/yaegi/stdlib"
 
 	"dnas/display"
+	"dnas/repl/symbols"
 )
 
 // cellState is what the session knows about the running cell: its
@@ -181,6 +183,11 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 			break // interrupted between two parts of the cell
 		}
 		var v reflect.Value
+		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && !u.isCall {
+			if err = s.notAValue(u.src); err != nil {
+				break
+			}
+		}
 		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && u.isCall {
 			v, err = s.evalLastCall(u)
 		} else {
@@ -325,6 +332,18 @@ func (s *Session) evalImports(u unit) error {
 		return nil
 	}
 	if _, err := s.compile(b.String(), u.line); err != nil {
+		var ee *EvalError
+		if errors.As(err, &ee) && strings.Contains(ee.Msg, "unable to find source related to") {
+			var paths []string
+			for _, a := range added {
+				if _, known := stdlib.Symbols[a.path+"/"+packageName(a.path)]; !known {
+					if _, known := symbols.Symbols[a.path+"/"+packageName(a.path)]; !known {
+						paths = append(paths, strconv.Quote(a.path))
+					}
+				}
+			}
+			ee.Msg = fmt.Sprintf("import %s: not in this session, which has the standard library and the dnas packages compiled in and cannot load others", strings.Join(paths, ", "))
+		}
 		return err
 	}
 	for _, a := range added {
@@ -602,6 +621,9 @@ func (s *Session) result(v reflect.Value) Result {
 		x = v.Interface()
 	}
 	r.Text = formatValue(x)
+	if v.Kind() == reflect.Func && !v.IsNil() {
+		r.Text = v.Type().String() // not the code address %v prints
+	}
 	if d, ok, err := display.Render(x); ok {
 		b := display.Data{Data: display.MIMEMap{}, Metadata: d.Metadata, ID: d.ID}
 		for k, val := range d.Data {

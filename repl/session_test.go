@@ -734,3 +734,30 @@ func BenchmarkEvalNoCapture(b *testing.B) {
 		}
 	}
 }
+
+// A package or a type standing alone is not a value: the cell says so
+// (the interpreter alone printed an unrelated value). A function value
+// prints its type, an unknown import says what the session can import.
+func TestNotAValue(t *testing.T) {
+	f := newFixture(t)
+	for code, want := range map[string]string{
+		"tensor":                          "tensor is a package, not a value",
+		"tensor.Tensor":                   "tensor.Tensor is a type, not a value",
+		"type pair struct{ a int }\npair": "pair is a type, not a value",
+		`import "nosuchpkg"`:              `import "nosuchpkg": not in this session`,
+	} {
+		_, err := f.s.Eval(context.Background(), code)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want an error saying %q", code, err, want)
+		}
+	}
+	for code, want := range map[string]string{
+		"pair{3}":             "{3}",
+		"tensor.New":          "func(...int) *tensor.Tensor",
+		"tensor := 5\ntensor": "5", // a variable may hide the package
+	} {
+		if got := f.eval(t, code); got != want {
+			t.Errorf("%q = %q, want %q", code, got, want)
+		}
+	}
+}

@@ -84,3 +84,43 @@ func (s *Session) spreadResults(src string) (out string, ok bool) {
 	from, to := int(call.Pos()-base), int(call.End()-base)
 	return src[:from] + wrap + src[from:to] + ")" + src[to:], true
 }
+
+// notAValue reports a cell that ends with a package or a type standing
+// alone (dnas, dnas.Teacher, a type declared in a cell): not values, which
+// the interpreter would answer with an unrelated one. Functions are values:
+// they print their type.
+func (s *Session) notAValue(src string) error {
+	body, parsed := parseStmtUnit(src)
+	if !parsed || len(body) == 0 {
+		return nil
+	}
+	es, ok := body[len(body)-1].(*ast.ExprStmt)
+	if !ok {
+		return nil
+	}
+	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
+	for _, st := range body[:len(body)-1] {
+		tw.declare(st)
+	}
+	switch x := es.X.(type) {
+	case *ast.Ident:
+		if _, shadowed := tw.known[x.Name]; shadowed {
+			return nil
+		}
+		if _, isVar := s.globals()[x.Name]; isVar {
+			return nil
+		}
+		if _, isPkg := s.pathOf(x.Name); isPkg {
+			return &EvalError{Kind: "compile", Msg: fmt.Sprintf("%s is a package, not a value: :doc %s says what it holds, and %s.<Tab> lists it", x.Name, x.Name, x.Name)}
+		}
+		if scopeNames(s.in)[x.Name] == symType {
+			return &EvalError{Kind: "compile", Msg: fmt.Sprintf("%s is a type, not a value: %s{...} makes one", x.Name, x.Name)}
+		}
+	case *ast.SelectorExpr:
+		if v, ok := tw.pkgSymbol(x); ok && v.Kind() == reflect.Pointer && v.IsNil() && !v.CanAddr() {
+			name := x.X.(*ast.Ident).Name + "." + x.Sel.Name
+			return &EvalError{Kind: "compile", Msg: fmt.Sprintf("%s is a type, not a value: :doc %s describes it", name, name)}
+		}
+	}
+	return nil
+}
