@@ -486,3 +486,22 @@ func (b BlockSearch) Table() string {
 // Markdown is Table, so a notebook cell whose value is a block's search
 // shows its candidate table.
 func (b BlockSearch) Markdown() string { return b.Table() }
+
+// String sums the log up: what was logged, and the losses at the last
+// logged step (DynamicsChart draws all of it).
+func (l RetrainLog) String() string {
+	n := len(l.Steps)
+	if n == 0 {
+		return "retraining log: nothing logged yet"
+	}
+	s := fmt.Sprintf("retraining log: %d logged steps (%d to %d), blocks %v; at step %d: beta %.3g, L_noise %.5g",
+		n, l.Steps[0], l.Steps[n-1], l.Blocks, l.Steps[n-1], l.Beta[n-1], l.Noise[n-1])
+	if n <= len(l.Distill) {
+		var sum float64
+		for _, d := range l.Distill[n-1] {
+			sum += d
+		}
+		s += fmt.Sprintf(", L_distill %.5g (summed over blocks), joint %.5g", sum, l.Joint[n-1])
+	}
+	return s
+}

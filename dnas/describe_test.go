@@ -241,6 +241,8 @@ func TestOneLineDescriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("retrainer", rt.String(), "step 1 of 3", "last logged joint loss")
+	check("retraining log", rt.Dynamics().String(), "retraining log: 1 logged steps (0 to 0)", "beta 0, L_noise", "L_distill", "joint")
+	check("empty log", RetrainLog{}.String(), "nothing logged yet")
 	check("subnet", rt.Net.String(), "UNet (ch 8")
 
 	v := &Verdicts{Labels: []uint8{4, 9, 1}, Prob: []float32{0.95, 0.5, 0.99}}

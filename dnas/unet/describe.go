@@ -69,7 +69,10 @@ func (u *UNet) String() string {
 		s += fmt.Sprintf(", widths %v", ws)
 	}
 	if u.training {
-		s += ", training mode (dropout on)"
+		s += ", training mode"
+		if u.Config.Dropout > 0 {
+			s += " (dropout on)"
+		}
 	}
 	return s
 }
