@@ -354,8 +354,17 @@ func (s *Session) evalImports(u unit) error {
 
 // compile compiles src, turning interpreter crashes into compile errors.
 func (s *Session) compile(src string, line int) (prog *interp.Program, err error) {
+	before := scopeNames(s.in)
 	defer func() {
 		if err != nil {
+			// A failed compile can leave the names it declared behind,
+			// zero-valued (x := 1 followed by an error: x is then 0).
+			// Nothing ran: forget them, so they are undefined as before.
+			for name := range scopeNames(s.in) {
+				if _, had := before[name]; !had {
+					forgetSymbol(s.in, name)
+				}
+			}
 			s.resync()
 		}
 	}()

@@ -761,3 +761,23 @@ func TestNotAValue(t *testing.T) {
 		}
 	}
 }
+
+// A cell that fails to compile runs nothing and declares nothing: the
+// interpreter used to leave its variables behind, zero-valued.
+func TestFailedCellDeclaresNothing(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.s.Eval(context.Background(), "a1 := 1\nb1 := notDefinedAnywhere + 2"); err == nil {
+		t.Fatal("the cell compiled")
+	}
+	if _, err := f.s.Eval(context.Background(), "a1"); err == nil || !strings.Contains(err.Error(), "undefined: a1") {
+		t.Errorf("a1 after the failed cell: %v, want undefined", err)
+	}
+	// Names defined before keep their values.
+	f.eval(t, "keep := 7")
+	if _, err := f.s.Eval(context.Background(), "keep = 8\nc1 := alsoNotDefined"); err == nil {
+		t.Fatal("the cell compiled")
+	}
+	if got := f.eval(t, "keep"); got != "7" {
+		t.Errorf("keep = %s after a failed cell, want 7", got)
+	}
+}
