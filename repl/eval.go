@@ -183,7 +183,7 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 			break // interrupted between two parts of the cell
 		}
 		var v reflect.Value
-		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && !u.isCall {
+		if i == len(units)-1 && u.kind == unitStmt && u.isExpr && !u.isCall && nameOnly.MatchString(u.src) {
 			if err = s.notAValue(u.src); err != nil {
 				break
 			}
@@ -219,6 +219,10 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 	}
 	return res, nil
 }
+
+// nameOnly matches a unit that is a name or pkg.Name alone, the only
+// expressions notAValue looks at.
+var nameOnly = regexp.MustCompile(`^\s*[\pL_][\pL\pN_]*(\.[\pL_][\pL\pN_]*)?\s*$`)
 
 // evalLastCall evaluates the unit that ends the cell with a call, showing
 // every result of a call with several (spreadResults), not only the first.
@@ -352,17 +356,29 @@ func (s *Session) evalImports(u unit) error {
 	return nil
 }
 
+// declares reports whether src may declare a top-level name.
+func declares(src string) bool {
+	return strings.Contains(src, ":=") || strings.Contains(src, "var") || strings.Contains(src, "const") ||
+		strings.Contains(src, "type") || strings.Contains(src, "func")
+}
+
 // compile compiles src, turning interpreter crashes into compile errors.
 func (s *Session) compile(src string, line int) (prog *interp.Program, err error) {
-	before := scopeNames(s.in)
+	// A failed compile can leave the names it declared behind, zero-valued
+	// (x := 1 followed by an error: x is then 0). Nothing ran: they are
+	// forgotten, so they are undefined as before. (Only code that can
+	// declare a name pays for listing the scope.)
+	var before map[string]int
+	if declares(src) {
+		before = scopeNames(s.in)
+	}
 	defer func() {
 		if err != nil {
-			// A failed compile can leave the names it declared behind,
-			// zero-valued (x := 1 followed by an error: x is then 0).
-			// Nothing ran: forget them, so they are undefined as before.
-			for name := range scopeNames(s.in) {
-				if _, had := before[name]; !had {
-					forgetSymbol(s.in, name)
+			if before != nil {
+				for name := range scopeNames(s.in) {
+					if _, had := before[name]; !had {
+						forgetSymbol(s.in, name)
+					}
 				}
 			}
 			s.resync()

@@ -751,13 +751,13 @@ func TestNotAValue(t *testing.T) {
 			t.Errorf("%q: %v, want an error saying %q", code, err, want)
 		}
 	}
-	for code, want := range map[string]string{
-		"pair{3}":             "{3}",
-		"tensor.New":          "func(...int) *tensor.Tensor",
-		"tensor := 5\ntensor": "5", // a variable may hide the package
+	for _, c := range []struct{ code, want string }{ // in order: the last hides the package
+		{"pair{3}", "{3}"},
+		{"tensor.New", "func(...int) *tensor.Tensor"},
+		{"tensor := 5\ntensor", "5"}, // a variable may hide the package
 	} {
-		if got := f.eval(t, code); got != want {
-			t.Errorf("%q = %q, want %q", code, got, want)
+		if got := f.eval(t, c.code); got != c.want {
+			t.Errorf("%q = %q, want %q", c.code, got, c.want)
 		}
 	}
 }
