@@ -34,6 +34,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unicode/utf8"
 )
 
 // MIME types of the representations this package builds.
@@ -257,7 +258,7 @@ func Auto(v any) Data {
 	if d, ok, _ := Render(v); ok {
 		return d
 	}
-	return Any(MIMETypeText, fmt.Sprint(v))
+	return Any(MIMETypeText, Text(v, MaxText))
 }
 
 var (
@@ -341,7 +342,7 @@ func toData(it any) (Data, error) {
 	if it == nil {
 		return Data{}, errors.New("display: nothing to show (nil)")
 	}
-	return Any(MIMETypeText, fmt.Sprint(it)), nil
+	return Any(MIMETypeText, Text(it, MaxText)), nil
 }
 
 // MarshalJSON encodes a bundle the way Jupyter messages carry it: binary
@@ -377,4 +378,67 @@ func ClearOutput(wait bool) {
 	if f != nil {
 		f(Any(MIMETypeClearOutput, map[string]any{"wait": wait}), false)
 	}
+}
+
+// MaxText bounds the text form of a value shown by Display or Auto.
+const MaxText = 8000
+
+// longElems is the length from which Text prints a slice or an array
+// element by element, up to its bound, rather than through fmt, which
+// builds the whole text first (47 million pixels: 17 s and a gigabyte).
+const longElems = 512
+
+// Text prints v as fmt's %v does, in at most about limit bytes: a long
+// slice or array shows its first elements and how many there are, any
+// other text is cut (at a character boundary) with how much was left out.
+// It is the text form of a value that has no richer one.
+func Text(v any, limit int) string {
+	if t, ok := longText(reflect.ValueOf(v), limit); ok {
+		return t
+	}
+	text := fmt.Sprintf("%v", v)
+	if len(text) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut] + fmt.Sprintf("… (%d more bytes)", len(text)-cut)
+	}
+	return text
+}
+
+// longText prints a long slice or array (or a pointer to one) the way %v
+// does, as many elements as fit in limit bytes, then how many there are.
+// ok is false for any other value.
+func longText(v reflect.Value, limit int) (text string, ok bool) {
+	for v.IsValid() && v.Kind() == reflect.Pointer && !v.IsNil() && (v.Elem().Kind() == reflect.Slice || v.Elem().Kind() == reflect.Array) {
+		v = v.Elem()
+		text = "&"
+	}
+	if !v.IsValid() || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) || v.Len() < longElems || !v.Index(0).CanInterface() {
+		return "", false
+	}
+	if _, isStringer := v.Interface().(fmt.Stringer); isStringer {
+		return "", false // the type prints itself
+	}
+	var b strings.Builder
+	b.WriteString(text + "[")
+	n := v.Len()
+	for i := range n {
+		if b.Len() > limit {
+			fmt.Fprintf(&b, " … (%d of %d elements shown)", i, n)
+			return b.String(), true
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		e := v.Index(i)
+		if t, long := longText(e, limit); long {
+			b.WriteString(t)
+		} else {
+			fmt.Fprintf(&b, "%v", e.Interface())
+		}
+	}
+	b.WriteString("]")
+	return b.String(), true
 }

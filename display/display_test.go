@@ -137,3 +137,23 @@ func TestClearOutputReachesTheSink(t *testing.T) {
 		t.Fatalf("bundle %v is not a clear-output request with wait=true", got[0].Data)
 	}
 }
+
+// The text form of a value is bounded, and fast for a huge slice.
+func TestTextIsBounded(t *testing.T) {
+	big := make([]float32, 10_000_000)
+	big[1] = 0.5
+	got := Text(big, 100)
+	if !strings.HasPrefix(got, "[0 0.5 0 0") || !strings.HasSuffix(got, "of 10000000 elements shown)") || len(got) > 200 {
+		t.Errorf("Text of a 10M slice: %q", got)
+	}
+	if got := Auto(big).Data[MIMETypeText].(string); len(got) > MaxText+100 {
+		t.Errorf("Auto of a 10M slice: %d bytes", len(got))
+	}
+	if got, want := Text([]int{1, 2}, 100), "[1 2]"; got != want {
+		t.Errorf("short slice: %q, want %q", got, want)
+	}
+	long := strings.Repeat("é", 100) // 200 bytes
+	if got := Text(long, 51); !strings.HasPrefix(got, strings.Repeat("é", 25)+"…") || !strings.HasSuffix(got, "(150 more bytes)") {
+		t.Errorf("a long string is cut at a character boundary: %q", got)
+	}
+}

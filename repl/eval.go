@@ -664,50 +664,6 @@ func (s *Session) result(v reflect.Value) Result {
 	return r
 }
 
-// longElems is the length from which a slice or an array is printed
-// element by element up to maxText (formatLong) rather than by fmt, which
-// would print all of it first: 47 million pixels took 17 s and a gigabyte.
-const longElems = 512
-
-// formatLong prints a long slice or array (or a pointer to one) the way %v
-// does, but only as many elements as fit in maxText bytes, followed by how
-// many there are. ok is false for any other value.
-func formatLong(v reflect.Value) (text string, ok bool) {
-	for v.IsValid() && v.Kind() == reflect.Pointer && !v.IsNil() && (v.Elem().Kind() == reflect.Slice || v.Elem().Kind() == reflect.Array) {
-		v = v.Elem()
-		text = "&"
-	}
-	if !v.IsValid() || (v.Kind() != reflect.Slice && v.Kind() != reflect.Array) || v.Len() < longElems || !v.Index(0).CanInterface() {
-		return "", false
-	}
-	if _, isStringer := v.Interface().(fmt.Stringer); isStringer {
-		return "", false // the type prints itself
-	}
-	var b strings.Builder
-	b.WriteString(text + "[")
-	n := v.Len()
-	for i := range n {
-		if b.Len() > maxText {
-			fmt.Fprintf(&b, " … (%d of %d elements shown)", i, n)
-			return b.String(), true
-		}
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		e := v.Index(i)
-		if t, long := formatLong(e); long {
-			b.WriteString(t)
-		} else {
-			fmt.Fprintf(&b, "%v", e.Interface())
-		}
-	}
-	b.WriteString("]")
-	if b.Len() > maxText {
-		return b.String()[:maxText] + fmt.Sprintf("… (%d elements)", n), true
-	}
-	return b.String(), true
-}
-
 // formatValue prints v as fmt's %v does, cut to maxText bytes.
 func formatValue(x any) (text string) {
 	defer func() {
@@ -718,12 +674,5 @@ func formatValue(x any) (text string) {
 	if d, ok := x.(display.Data); ok {
 		return d.String()
 	}
-	if t, ok := formatLong(reflect.ValueOf(x)); ok {
-		return t
-	}
-	text = fmt.Sprintf("%v", x)
-	if len(text) > maxText {
-		text = text[:maxText] + fmt.Sprintf("… (%d more bytes)", len(text)-maxText)
-	}
-	return text
+	return display.Text(x, maxText)
 }

@@ -37,12 +37,14 @@ func init() {
 		"MIMETypeText":        reflect.ValueOf(constant.MakeFromLiteral("\"text/plain\"", token.STRING, 0)),
 		"Markdown":            reflect.ValueOf(display.Markdown),
 		"Math":                reflect.ValueOf(display.Math),
+		"MaxText":             reflect.ValueOf(constant.MakeFromLiteral("8000", token.INT, 0)),
 		"NewID":               reflect.ValueOf(display.NewID),
 		"PDF":                 reflect.ValueOf(display.PDF),
 		"PNG":                 reflect.ValueOf(display.PNG),
 		"Render":              reflect.ValueOf(display.Render),
 		"SVG":                 reflect.ValueOf(display.SVG),
 		"SetSink":             reflect.ValueOf(display.SetSink),
+		"Text":                reflect.ValueOf(display.Text),
 		"Update":              reflect.ValueOf(display.Update),
 
 		// type definitions
