@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"dnas/dnas/checkpoint"
 )
@@ -86,6 +87,11 @@ func describeTeacher(path string, f *checkpoint.File) (string, error) {
 	loss, _ := strconv.ParseFloat(f.Metadata["loss"], 64)
 	fmt.Fprintf(&b, "  at step %d of %d (seed %d, last loss %.4g); the next step's learning rate %.3g\n",
 		t.Step, p.Steps, seed, loss, p.LearningRate(t.Step+1))
+	if fi, err := os.Stat(path); err == nil {
+		// When it was written says whether a background run is alive (it
+		// writes one every --checkpoint-every steps).
+		fmt.Fprintf(&b, "  written %s (%s ago)\n", fi.ModTime().Format("2006-01-02 15:04:05 MST"), time.Since(fi.ModTime()).Round(time.Second))
+	}
 	if t.Step < p.Steps {
 		if filepath.Base(path) == "train.safetensors" {
 			fmt.Fprintf(&b, "  resume: dnas teacher --preset %s --out %s\n", p.Name, filepath.Dir(path))

@@ -79,7 +79,7 @@ func TestDescribeFile(t *testing.T) {
 	}{
 		{ckpt, []string{"teacher training checkpoint", "preset tiny", "at step 5 of 9",
 			"restart after step 4: warm-up over 0 steps to 0.0005, cosine to 0.0001 at step 6; restart after step 5: warm-up over 0 steps to 0.0002",
-			"resume: dnas teacher --preset tiny --out " + dir}},
+			"resume: dnas teacher --preset tiny --out " + dir, " ago)\n"}},
 		{weights, []string{"teacher weights (EMA)", teacher.ID(), "trained 5 steps"}},
 		{filepath.Join(dir, "supernet", "enc0.safetensors"), []string{"stage-1 supernet checkpoint", "distilled from teacher " + sn.Teacher.ID(), "up to 1 Adam steps"}},
 		{retrain, []string{`stage-3 retraining checkpoint "subnet"`, "at step 1 of 3", "blockwise search, kernels"}},
