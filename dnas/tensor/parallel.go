@@ -24,12 +24,23 @@ type rangeJob struct {
 	g      *rangeGroup
 }
 
-// run runs the job's range and marks it done.
+// run runs the job's range and marks it done. A panic in the range is
+// kept for the caller of ParallelFor, which raises it again: a panic on a
+// pool goroutine would end the process (the REPL's or the kernel's) instead
+// of failing the call.
 func (j rangeJob) run() {
+	defer func() {
+		if r := recover(); r != nil {
+			j.g.panicked.CompareAndSwap(nil, &panicValue{r})
+		}
+		j.g.wg.Done()
+		j.g.left.Add(-1) // after Done: left == 0 means Wait will not block
+	}()
 	j.fn(j.lo, j.hi)
-	j.g.wg.Done()
-	j.g.left.Add(-1) // after Done: left == 0 means Wait will not block
 }
+
+// panicValue carries a recovered panic from a pool goroutine to the caller.
+type panicValue struct{ v any }
 
 // rangeGroup counts the ranges of one ParallelFor call still running. The
 // caller spins on left before it calls wg.Wait, so Wait rarely blocks: a
@@ -37,8 +48,9 @@ func (j rangeJob) run() {
 // emptied at every garbage collection, so blocking would allocate a few
 // times per GC cycle (the steady-state allocations of a training step).
 type rangeGroup struct {
-	wg   sync.WaitGroup
-	left atomic.Int32
+	wg       sync.WaitGroup
+	left     atomic.Int32
+	panicked atomic.Pointer[panicValue] // the first panic of a range run by the pool
 }
 
 // spinWaits bounds the caller's spinning (each turn yields the processor to
@@ -135,5 +147,9 @@ func parallelFor(n, grain, align int, fn func(lo, hi int)) {
 		runtime.Gosched()
 	}
 	g.wg.Wait()
+	if p := g.panicked.Swap(nil); p != nil {
+		groups.Put(g)
+		panic(p.v)
+	}
 	groups.Put(g)
 }

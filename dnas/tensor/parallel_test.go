@@ -91,3 +91,32 @@ func TestParallelForDoesNotAllocate(t *testing.T) {
 		t.Errorf("ParallelFor allocates %v times per call with a stored function value", n)
 	}
 }
+
+// A panic in a range that a pool goroutine runs reaches the caller of
+// ParallelFor (where a REPL cell or a library call recovers it) instead of
+// ending the process; the pool goes on working.
+func TestParallelForRaisesAWorkersPanicInTheCaller(t *testing.T) {
+	old := Workers
+	Workers = 4
+	defer func() { Workers = old }()
+	n := 4 * minChunk
+	for round := range 3 {
+		got := func() (r any) {
+			defer func() { r = recover() }()
+			ParallelFor(n, 1, func(lo, hi int) {
+				if lo > 0 { // not the caller's own first range
+					panic("bad range")
+				}
+			})
+			return nil
+		}()
+		if got != "bad range" {
+			t.Fatalf("round %d: recovered %v, want the worker's panic", round, got)
+		}
+	}
+	var sum atomic.Int64
+	ParallelFor(n, 1, func(lo, hi int) { sum.Add(int64(hi - lo)) })
+	if sum.Load() != int64(n) {
+		t.Fatalf("after the panics the pool covered %d of %d", sum.Load(), n)
+	}
+}
