@@ -168,6 +168,7 @@ func describeRetrain(path string, f *checkpoint.File) (string, error) {
 		f.Metadata["teacher"], step, o.Steps, o.BatchSize, o.LR, o.Schedule, o.Seed)
 	fmt.Fprintf(&b, "  the model: %s search, kernels %v: %s MACs (%.1f%% fewer than the teacher), %s params\n",
 		r.Method, r.Kernels(), FormatCount(r.MACs()), 100*r.MACReduction(), FormatCount(r.Params()))
+	fmt.Fprintf(&b, "  its EMA weights: dnas sample --model %s, dnas fid --model %s (dnas.LoadModel)\n", path, path)
 	return b.String(), nil
 }
 

@@ -63,8 +63,11 @@
 //	dnas.DynamicsChart(rt.Dynamics(), "subnet") // per-block distillation losses and the noise loss
 //	rep, err := rt.Evaluate(ctx, dnas.EvalOptions{})
 //
-// RunBetaAblation retrains one architecture under several schedules side by
-// side; RedundancyStudy runs stages 1-2 on teachers of several widths.
+// LoadModel reads a retrained subnet back from its checkpoint (as a
+// *Teacher value with Role "retrained subnet": sample and evaluate it like a
+// teacher). RunBetaAblation retrains one architecture under several
+// schedules side by side; RedundancyStudy runs stages 1-2 on teachers of
+// several widths.
 //
 // # The whole pipeline
 //

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 
 	"dnas/dnas/checkpoint"
 	"dnas/dnas/diffusion"
@@ -492,12 +493,62 @@ func (r *Retrainer) Save(path string) error {
 	f.SetMeta("step", strconv.Itoa(r.Step))
 	f.SetMeta("adam_step", strconv.Itoa(r.Adam.Step))
 	f.SetMeta("teacher", r.Teacher.ID())
-	for k, v := range map[string]any{"options": r.Opts, "result": r.Result, "log": r.Log} {
+	for k, v := range map[string]any{"options": r.Opts, "result": r.Result, "log": r.Log, "teacher_preset": r.Teacher.Preset} {
 		if err := f.SetMetaJSON(k, v); err != nil {
 			return err
 		}
 	}
 	return f.Save(path)
+}
+
+// LoadModel reads a trained model to sample and evaluate: a teacher
+// (Teacher.Save, or a teacher training checkpoint's EMA weights, as
+// LoadTeacher), or the retrained subnet of a stage-3 retraining checkpoint
+// (Retrainer.Save, dnas run's OUT/retrain/<model>.safetensors), whose EMA
+// weights it loads into the searched architecture, built alone. The result
+// is a *Teacher value (a network with its noise schedule) with Role
+// "retrained subnet"; dnas sample --model and dnas fid --model read files
+// through it.
+func LoadModel(path string) (*Teacher, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Metadata["format"] != retrainFormat {
+		return LoadTeacher(path)
+	}
+	var res SearchResult
+	if err := f.MetaJSON("result", &res); err != nil {
+		return nil, fmt.Errorf("dnas.LoadModel %s: %w", path, err)
+	}
+	var p TeacherPreset
+	if err := f.MetaJSON("teacher_preset", &p); err != nil {
+		// Written before checkpoints held the teacher's preset: the
+		// teacher ID starts with its preset's name.
+		id := f.Metadata["teacher"]
+		name := id[:max(0, strings.LastIndex(id, "-"))]
+		if p, err = LookupTeacherPreset(name); err != nil {
+			return nil, fmt.Errorf("dnas.LoadModel %s: the checkpoint does not say its teacher's architecture, and its teacher %q is not a preset's: resume it with LoadRetrainer and that teacher, then use EMANet", path, id)
+		}
+	}
+	if err := res.Validate(); err != nil {
+		return nil, fmt.Errorf("dnas.LoadModel %s: %w", path, err)
+	}
+	p.UNet = res.SubnetConfig(p.UNet)
+	net, err := unet.New(p.UNet, 0)
+	if err != nil {
+		return nil, fmt.Errorf("dnas.LoadModel %s: %w", path, err)
+	}
+	if err := f.LoadParams("ema.", net.Params()); err != nil {
+		return nil, fmt.Errorf("dnas.LoadModel %s: %w", path, err)
+	}
+	sched, err := p.NoiseSchedule()
+	if err != nil {
+		return nil, err
+	}
+	step, _ := strconv.Atoi(f.Metadata["step"])
+	return &Teacher{Preset: p, Net: net, Schedule: sched, Step: step, Role: "retrained subnet",
+		Source: fmt.Sprintf("%s (%q, EMA weights)", path, f.Metadata["name"])}, nil
 }
 
 // LoadRetrainer resumes a retraining saved by Save, for the same teacher.

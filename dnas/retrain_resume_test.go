@@ -2,10 +2,12 @@ package dnas
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"dnas/dnas/checkpoint"
 	"dnas/dnas/mnist"
 	"dnas/dnas/unet"
 )
@@ -132,4 +134,63 @@ func searchAfterOneStep(t *testing.T, teacher *Teacher, data *mnist.Dataset, los
 		t.Fatal(err)
 	}
 	return res
+}
+
+// LoadModel reads a retraining checkpoint as the retrained subnet's EMA
+// weights in the searched architecture: the same network Retrainer.EMANet
+// builds, to the bit, with or without the teacher's preset in the file.
+func TestLoadModelReadsARetrainedSubnet(t *testing.T) {
+	teacher, data := testTeacher(t)
+	res := searchAfterOneStep(t, teacher, data, 1)
+	rt, err := NewRetrainer("subnet", teacher, res, data, RetrainOptions{Steps: 4, BatchSize: 4, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Train(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "subnet.safetensors")
+	if err := rt.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	want, err := rt.EMANet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _ := data.First(2)
+	ts := []float32{10, 500}
+	ref := want.Forward(x, ts).Clone()
+	check := func(what string) {
+		t.Helper()
+		m, err := LoadModel(path)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if m.Role != "retrained subnet" || m.Net.MACs() != res.MACs() || m.Step != 3 || !strings.HasPrefix(m.String(), "retrained subnet tiny") {
+			t.Fatalf("%s: %s (role %q, %d MACs, want %d)", what, m, m.Role, m.Net.MACs(), res.MACs())
+		}
+		got := m.PredictNoise(x, ts)
+		if !slices.Equal(got.Data, ref.Data) {
+			t.Fatalf("%s: the loaded subnet predicts other noise than EMANet's", what)
+		}
+	}
+	check("with the teacher's preset")
+	// A checkpoint written before it held the teacher's preset.
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delete(f.Metadata, "teacher_preset")
+	if err := f.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	check("from the teacher ID's preset name")
+	// Teachers load as before.
+	tpath := filepath.Join(t.TempDir(), "teacher.safetensors")
+	if err := teacher.Save(tpath); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := LoadModel(tpath); err != nil || m.Role != "" || m.ID() != teacher.ID() {
+		t.Fatalf("LoadModel of a teacher: %v, %v", m, err)
+	}
 }

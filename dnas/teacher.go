@@ -33,6 +33,9 @@ type Teacher struct {
 	Schedule *diffusion.NoiseSchedule
 	Step     int    // training steps behind these weights
 	Source   string // where the weights came from (a path, "models/small.safetensors", or "training")
+	// Role is what the model is when it is not a teacher: "retrained
+	// subnet" for the EMA weights of a stage-3 retraining (LoadModel).
+	Role string
 }
 
 // PredictNoise runs the network in evaluation mode (no dropout) on noisy
@@ -61,8 +64,12 @@ func (t *Teacher) ID() string {
 
 // String describes the teacher in one line.
 func (t *Teacher) String() string {
-	return fmt.Sprintf("teacher %s (%s): %s params, %s MACs/sample, step %d, from %s",
-		t.Preset.Name, t.Preset.UNet, FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()), t.Step, t.Source)
+	role := t.Role
+	if role == "" {
+		role = "teacher"
+	}
+	return fmt.Sprintf("%s %s (%s): %s params, %s MACs/sample, step %d, from %s",
+		role, t.Preset.Name, t.Preset.UNet, FormatCount(t.Net.NumParams()), FormatCount(t.Net.MACs()), t.Step, t.Source)
 }
 
 // Save writes the teacher's weights (only: no optimiser state) and its

@@ -36,7 +36,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		out:    "directory for report.json and samples.png (or, with --train-classifier, the classifier file)",
 		seed:   "sampling seed; with --train-classifier the training seed",
 	})
-	model := fs.String("model", "", "teacher checkpoint(s) to measure instead: a file, a comma-separated list or a quoted glob; several make a quality curve (with --out: curve.json, curve.png, curve.svg, extended on rerun)")
+	model := fs.String("model", "", "model(s) to measure instead: a teacher file or checkpoint, or a retrained subnet (dnas run's OUT/retrain/<model>.safetensors); a file, a comma-separated list or a quoted glob; several make a quality curve (with --out: curve.json, curve.png, curve.svg, extended on rerun)")
 	samples := fs.Int("samples", 2000, "generated images")
 	sf := addSamplerFlags(fs)
 	real := fs.Bool("real", false, "reference: FID of --samples MNIST training images against the test set")

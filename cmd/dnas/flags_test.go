@@ -226,6 +226,18 @@ func TestRunResumeAndAblateWithAnotherSeed(t *testing.T) {
 	if !strings.Contains(string(b), "training seed 2") {
 		t.Errorf("ablation.md does not name the training seed:\n%s", b)
 	}
+	// The retrained subnet samples and measures like a teacher.
+	sub := filepath.Join(run, "retrain", "subnet.safetensors")
+	grid := filepath.Join(dir, "subnet.png")
+	if err := runSample([]string{"--model", sub, "--n", "4", "--steps", "2", "--out", grid}); err != nil {
+		t.Fatalf("dnas sample --model %s: %v", sub, err)
+	}
+	if fi, err := os.Stat(grid); err != nil || fi.Size() == 0 {
+		t.Errorf("no grid from the retrained subnet: %v", err)
+	}
+	if err := runFID([]string{"--model", sub, "--samples", "4", "--steps", "2"}); err != nil {
+		t.Errorf("dnas fid --model %s: %v", sub, err)
+	}
 }
 
 // Every count flag refuses a negative value, naming the flag, before any

@@ -11,10 +11,11 @@ func init() {
 	register("sample", "generate a grid of digits from a teacher (DDIM or DDPM)", runSample)
 }
 
-// loadTeacherFlag loads --model if given, else the committed --preset.
+// loadTeacherFlag loads --model if given (a teacher or a retrained subnet,
+// dnas.LoadModel), else the committed --preset.
 func loadTeacherFlag(preset, model string) (*dnas.Teacher, error) {
 	if model != "" {
-		return dnas.LoadTeacher(model)
+		return dnas.LoadModel(model)
 	}
 	return dnas.LoadTeacherPreset(preset)
 }
@@ -28,7 +29,7 @@ func runSample(args []string) error {
 		outDefault: "samples.png",
 		seed:       "sampling seed (image i depends only on the seed and i)",
 	})
-	model := fs.String("model", "", "teacher checkpoint to sample instead of the committed preset")
+	model := fs.String("model", "", "model to sample instead of the committed preset: a teacher file or training checkpoint, or a retrained subnet (dnas run's OUT/retrain/<model>.safetensors)")
 	n := fs.Int("n", 64, "number of images")
 	sf := addSamplerFlags(fs)
 	if err := fs.Parse(args); err != nil {

@@ -37,6 +37,7 @@ func init() {
 		"HardSwitch":                reflect.ValueOf(dnas.HardSwitch),
 		"ImageScores":               reflect.ValueOf(dnas.ImageScores),
 		"LinearRamp":                reflect.ValueOf(dnas.LinearRamp),
+		"LoadModel":                 reflect.ValueOf(dnas.LoadModel),
 		"LoadPipelineOptions":       reflect.ValueOf(dnas.LoadPipelineOptions),
 		"LoadQualityCurve":          reflect.ValueOf(dnas.LoadQualityCurve),
 		"LoadRetrainer":             reflect.ValueOf(dnas.LoadRetrainer),
