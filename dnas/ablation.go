@@ -370,5 +370,5 @@ func WriteAblationReport(a *BetaAblation, dir string) error {
 		}
 		md += fmt.Sprintf("![%s](%s.png)\n\n", name, name)
 	}
-	return os.WriteFile(filepath.Join(dir, "ablation.md"), []byte(md), 0o644)
+	return checkpoint.WriteFileAtomic(filepath.Join(dir, "ablation.md"), []byte(md))
 }
