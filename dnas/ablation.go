@@ -334,15 +334,7 @@ func WriteAblationReport(a *BetaAblation, dir string) error {
 	}
 	md := a.Table() + "\n\n![ablation](ablation.png)\n\n![beta schedules](betas.png)\n\n"
 	save := func(name string, c *plots.Chart, err error) error {
-		if err != nil {
-			return fmt.Errorf("chart %s: %w", name, err)
-		}
-		for _, ext := range []string{".png", ".svg"} {
-			if err := c.Save(filepath.Join(dir, name+ext)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return saveChart(filepath.Join(dir, name), c, err)
 	}
 	c, err := a.Chart()
 	if err := save("ablation", c, err); err != nil {

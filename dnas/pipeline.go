@@ -785,13 +785,8 @@ func (p *Pipeline) WriteReport() (*PipelineResults, error) {
 	}
 	var charts []string
 	save := func(name string, c *plots.Chart, err error) error {
-		if err != nil {
-			return fmt.Errorf("chart %s: %w", name, err)
-		}
-		for _, ext := range []string{".png", ".svg"} {
-			if err := c.Save(p.path(name + ext)); err != nil {
-				return err
-			}
+		if err := saveChart(p.path(name), c, err); err != nil {
+			return err
 		}
 		charts = append(charts, name)
 		return nil
@@ -1030,4 +1025,23 @@ func yesNo(b bool) string {
 		return "**met**"
 	}
 	return "**not met**"
+}
+
+// saveChart writes chart c (built with error err) as base.png and
+// base.svg, each atomically (a report directory never holds half a
+// picture).
+func saveChart(base string, c *plots.Chart, err error) error {
+	if err != nil {
+		return fmt.Errorf("chart %s: %w", filepath.Base(base), err)
+	}
+	for _, format := range []string{"png", "svg"} {
+		b, err := c.Render(format)
+		if err != nil {
+			return fmt.Errorf("chart %s: %w", filepath.Base(base), err)
+		}
+		if err := checkpoint.WriteFileAtomic(base+"."+format, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
