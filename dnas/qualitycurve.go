@@ -103,6 +103,9 @@ func MeasureSnapshots(ctx context.Context, paths []string, opts CurveOptions) (*
 				t, err = LoadTeacher(path)
 			}
 			if err != nil {
+				if f, lerr := checkpoint.Load(path); lerr == nil && f.Metadata["format"] == retrainFormat {
+					err = fmt.Errorf("%s is a retrained subnet, not a teacher's training snapshot: a quality curve follows one teacher's training; measure it alone (dnas fid --model %s, or LoadModel and Evaluate)", path, path)
+				}
 				return partial(err)
 			}
 			rep, err := t.Evaluate(ctx, eo)
