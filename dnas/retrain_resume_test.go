@@ -185,6 +185,9 @@ func TestLoadModelReadsARetrainedSubnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("from the teacher ID's preset name")
+	if _, err := MeasureSnapshots(context.Background(), []string{path}, CurveOptions{Eval: EvalOptions{Samples: 2}}); err == nil || !strings.Contains(err.Error(), "is a retrained subnet") {
+		t.Errorf("a quality curve over a retrained subnet: %v", err)
+	}
 	// Teachers load as before.
 	tpath := filepath.Join(t.TempDir(), "teacher.safetensors")
 	if err := teacher.Save(tpath); err != nil {
