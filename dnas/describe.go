@@ -269,6 +269,17 @@ func describeRunDir(dir string, st pipelineState) (string, error) {
 	}
 	if len(left) == 0 {
 		fmt.Fprintf(&b, "  finished: %s\n", filepath.Join(dir, "summary.md"))
+	}
+	var retrained []string
+	for _, m := range o.Models {
+		if _, ok := done["retrain:"+m]; ok {
+			retrained = append(retrained, filepath.Join(dir, "retrain", m+".safetensors"))
+		}
+	}
+	if len(retrained) > 0 {
+		fmt.Fprintf(&b, "  retrained models (dnas sample --model FILE, dnas fid --model FILE): %s\n", strings.Join(retrained, ", "))
+	}
+	if len(left) == 0 {
 		return b.String(), nil
 	}
 	fmt.Fprintf(&b, "  left: %s\n", strings.Join(left, ", "))

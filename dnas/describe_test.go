@@ -141,6 +141,17 @@ func TestDescribeRunDirectory(t *testing.T) {
 			t.Errorf("the description lacks %q:\n%s", want, got)
 		}
 	}
+	if strings.Contains(got, "retrained models") {
+		t.Errorf("a retraining in progress is listed as a retrained model:\n%s", got)
+	}
+	// Once a retraining is done, its model is listed with how to use it.
+	st.Stages = append(st.Stages, StageTime{Stage: "retrain:subnet", Seconds: 5, Done: true})
+	if err := writeJSON(filepath.Join(dir, "state.json"), st); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = DescribeFile(dir); !strings.Contains(got, "retrained models (dnas sample --model FILE, dnas fid --model FILE): "+filepath.Join(dir, "retrain", "subnet.safetensors")+"\n") {
+		t.Errorf("the description does not list the retrained subnet:\n%s", got)
+	}
 }
 
 // A teacher's output directory: its weights, snapshots and quality curve,
