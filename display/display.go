@@ -72,11 +72,15 @@ func (d Data) WithID(id string) Data {
 	return d
 }
 
-// String returns the text/plain representation (or a short description), so
-// that printing a Data value says what it holds.
+// String returns the text/plain representation, or else the Markdown or
+// LaTeX source (text a terminal shows well), or else a short description of
+// what the Data holds.
 func (d Data) String() string {
-	if s, ok := d.Data[MIMETypeText].(string); ok {
-		return s
+	// The text form, or else a source that reads as text (Markdown, LaTeX).
+	for _, m := range []string{MIMETypeText, MIMETypeMarkdown, MIMETypeLatex} {
+		if s, ok := d.Data[m].(string); ok {
+			return s
+		}
 	}
 	types := make([]string, 0, len(d.Data))
 	for t := range d.Data {

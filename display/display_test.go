@@ -49,6 +49,12 @@ func TestConstructors(t *testing.T) {
 	if got := string(PNG([]byte("p")).Data[MIMETypePNG].([]byte)); got != "p" {
 		t.Errorf("PNG: %q", got)
 	}
+	if got := Markdown("**bold**").String(); got != "**bold**" {
+		t.Errorf("Markdown's text form: %q, want its source", got)
+	}
+	if got := HTML("<b>x</b>").String(); got != "display.Data{text/html}" {
+		t.Errorf("HTML's text form: %q", got)
+	}
 	d := MIME(MIMEMap{"text/plain": "x"}, MIMEMap{"text/plain": map[string]any{"a": 1}})
 	if d.String() != "x" || d.Metadata == nil {
 		t.Errorf("MIME: %+v", d)
