@@ -186,8 +186,8 @@ type TeacherTrainer struct {
 	LastLoss float64 // loss of the last step
 
 	// CheckpointPath, when set, is where Train writes a training checkpoint
-	// every CheckpointEvery steps (0 => every 500), when it stops and when
-	// it finishes.
+	// at every multiple of CheckpointEvery steps (0 => 500), when it stops
+	// and when it finishes.
 	CheckpointPath  string
 	CheckpointEvery int
 	// SnapshotDir, when set with SnapshotEvery > 0, is where Train saves the
@@ -425,7 +425,7 @@ func (tr *TeacherTrainer) Train(ctx context.Context, steps int) error {
 		if err := tr.snapshot(); err != nil {
 			return err
 		}
-		if (tr.StepNum-first)%every == 0 && i < steps {
+		if tr.StepNum%every == 0 && i < steps {
 			if err := save(); err != nil {
 				return err
 			}

@@ -194,9 +194,9 @@ func (c *Chart) PixelSize() (w, h int) {
 		int(math.Round(float64(c.Height/vg.Inch) * float64(dpi)))
 }
 
-// Save writes the chart to path; the extension picks the format: .png,
-// .svg, .pdf, .eps, .jpg/.jpeg, .tif/.tiff. The parent directory must
-// exist.
+// Save writes the chart to path, atomically; the extension picks the
+// format: .png, .svg, .pdf, .eps, .jpg/.jpeg, .tif/.tiff. The parent
+// directory must exist.
 func (c *Chart) Save(path string) error {
 	format := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
 	if format == "" {
@@ -206,8 +206,25 @@ func (c *Chart) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	// Atomically: a temporary file beside path, renamed over it, so path
+	// never holds half a picture.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
 		return fmt.Errorf("plots: saving chart: %w", err)
+	}
+	_, werr := tmp.Write(b)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp.Name(), 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("plots: saving chart: %w", werr)
 	}
 	return nil
 }

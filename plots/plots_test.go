@@ -134,6 +134,17 @@ func TestDPIAndSave(t *testing.T) {
 			t.Errorf("Save(%q) succeeded, want an error about the format", bad)
 		}
 	}
+	// Written through a temporary file renamed over the target: none is
+	// left behind, and the file is readable by all like os.WriteFile's.
+	if entries, _ := os.ReadDir(dir); len(entries) != len(magic) {
+		t.Errorf("the directory holds %d files after %d saves: %v", len(entries), len(magic), entries)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "c.png")); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("saved chart mode %v (%v), want 0644", fi.Mode(), err)
+	}
+	if err := c.Save(filepath.Join(dir, "missing", "c.png")); err == nil {
+		t.Error("Save into a missing directory succeeded")
+	}
 	var zero Chart
 	if _, err := zero.PNG(); err == nil || !strings.Contains(err.Error(), "Width and Height") {
 		t.Errorf("zero Chart: err = %v, want a size error", err)
