@@ -283,6 +283,9 @@ func (s *Session) evalUnit(u unit) (reflect.Value, error) {
 		var e *EvalError
 		if errors.As(err, &e) && e.Kind == "compile" {
 			h := s.didYouMean(e.Msg)
+			if h == "" && u.kind == unitStmt {
+				h = s.memberHint(e.Msg, u.src)
+			}
 			if h == "" && u.kind == unitStmt && strings.HasSuffix(e.Msg, "definition loop") {
 				h = s.definitionLoopHint(u.src)
 			}

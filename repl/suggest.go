@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 // own variables, and offers the nearest ones.
 
 var (
+	undefinedMember   = regexp.MustCompile(`undefined (?:method|field|selector): ([A-Za-z_]\w*)$`)
 	undefinedSelector = regexp.MustCompile(`undefined selector:? ([A-Za-z_]\w*)\.([A-Za-z_]\w*)|package ([A-Za-z_]\w*) "[^"]*" has no symbol ([A-Za-z_]\w*)`)
 	undefinedName     = regexp.MustCompile(`undefined: ([A-Za-z_]\w*)`)
 )
@@ -50,6 +52,77 @@ func (s *Session) didYouMean(msg string) string {
 		return offer(nearest(m[1], s.knownNames()))
 	}
 	return ""
+}
+
+// memberHint offers, for "undefined method: Shap" in the unit src, the
+// fields and methods of the receiver's type nearest to the name (x.Shape),
+// the receiver's type found by reading the code (typeWalker).
+func (s *Session) memberHint(msg, src string) string {
+	m := undefinedMember.FindStringSubmatch(msg)
+	if m == nil {
+		return ""
+	}
+	name := m[1]
+	body, ok := parseStmtUnit(src)
+	if !ok {
+		return ""
+	}
+	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
+	var recv ast.Expr
+	for _, st := range body {
+		if recv == nil {
+			ast.Inspect(st, func(n ast.Node) bool {
+				if sel, isSel := n.(*ast.SelectorExpr); isSel && sel.Sel.Name == name && recv == nil {
+					recv = sel.X
+				}
+				return recv == nil
+			})
+			if recv != nil {
+				break
+			}
+		}
+		tw.declare(st)
+	}
+	if recv == nil {
+		return ""
+	}
+	t, ok := tw.typeOf(recv)
+	if !ok {
+		return ""
+	}
+	var names []string
+	for _, mt := range []reflect.Type{t, reflect.PointerTo(t)} {
+		for i := range mt.NumMethod() {
+			names = append(names, mt.Method(i).Name)
+		}
+	}
+	st := t
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() == reflect.Struct {
+		for i := range st.NumField() {
+			if f := st.Field(i); f.IsExported() {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	near := nearest(name, dedupe(names))
+	for i := range near {
+		near[i] = "." + near[i]
+	}
+	return offer(near)
+}
+
+func dedupe(names []string) []string {
+	sort.Strings(names)
+	out := names[:0]
+	for i, n := range names {
+		if i == 0 || n != names[i-1] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // knownNames lists the session's variables and the imported package names.

@@ -11,12 +11,17 @@ import (
 func TestDidYouMean(t *testing.T) {
 	f := newFixture(t)
 	f.eval(t, "model := 3")
+	f.eval(t, "x7 := tensor.New(2, 3)\n0")
 	for _, c := range []struct{ src, want string }{
 		{`fmt.Printn("x")`, "(did you mean fmt.Print or fmt.Printf or fmt.Println?)"},
 		{`fmt.sprintf("x")`, "(did you mean fmt.Sprintf?)"},
 		{"modle + 1", "(did you mean model?)"},
 		{"y := modle * 2", "(modle is not defined in this session: did you mean model?)"},
 		{"y := nothingLikeIt", "(nothingLikeIt is not defined in this session)"},
+		// A field or method of a value's type.
+		{"x7.Shap", "(did you mean .Shape?)"},
+		{"x8 := tensor.New(1)\nx8.Shap", "(did you mean .Shape?)"}, // typed from the cell itself
+		{"x7.Clon()", "(did you mean .Clone?)"},
 	} {
 		e := f.evalErr(t, c.src, "compile")
 		if !strings.HasSuffix(e.Msg, "\n"+c.want) {
