@@ -592,7 +592,20 @@ func (s *Session) runError(err error, line int) error {
 	}
 	// Compiled frames are where the panic started: they come first.
 	trace = append(compiledFrames(p.Stack), trace...)
-	return &EvalError{Kind: "panic", Msg: fmt.Sprint(p.Value), Value: p.Value, Trace: trace}
+	msg := fmt.Sprint(p.Value)
+	if plain, ok := reflectPanics[msg]; ok {
+		msg += " (" + plain + ")"
+	}
+	return &EvalError{Kind: "panic", Msg: msg, Value: p.Value, Trace: trace}
+}
+
+// reflectPanics says in Go's terms what the interpreter's own panics mean:
+// it runs interpreted code through package reflect, whose messages name
+// reflect's functions rather than the mistake.
+var reflectPanics = map[string]string{
+	"reflect: slice index out of range":  "an index past the end of a slice",
+	"reflect: array index out of range":  "an index past the end of an array",
+	"reflect: string index out of range": "an index past the end of a string",
 }
 
 // compiledFrames picks, from a Go stack dump, the frames of compiled code

@@ -781,3 +781,12 @@ func TestFailedCellDeclaresNothing(t *testing.T) {
 		t.Errorf("keep = %s after a failed cell, want 7", got)
 	}
 }
+
+// The interpreter's index panics say what happened in Go's terms.
+func TestIndexPanicsSayWhatHappened(t *testing.T) {
+	f := newFixture(t)
+	e := f.evalErr(t, "xs := []int{1}\nxs[3]", "panic")
+	if !strings.Contains(e.Msg, "an index past the end of a slice") {
+		t.Errorf("message %q", e.Msg)
+	}
+}
