@@ -125,6 +125,21 @@ func dedupe(names []string) []string {
 	return out
 }
 
+// Suggest offers the names nearest to name (a session name or pkg.Name),
+// as "(did you mean dnas.LoadTeacher?)", or "" when none is near: for a
+// name that :doc or inspection does not know.
+func (s *Session) Suggest(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pkg, member, ok := strings.Cut(name, "."); ok && !strings.Contains(member, ".") {
+		if _, isPkg := s.pathOf(pkg); isPkg {
+			return s.didYouMean(fmt.Sprintf("undefined selector: %s.%s", pkg, member))
+		}
+		return ""
+	}
+	return s.didYouMean("undefined: " + name)
+}
+
 // knownNames lists the session's variables and the imported package names.
 func (s *Session) knownNames() []string {
 	var names []string

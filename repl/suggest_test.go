@@ -32,6 +32,11 @@ func TestDidYouMean(t *testing.T) {
 	if e := f.evalErr(t, "fmt.Println(qqqqqq)", "compile"); strings.Contains(e.Msg, "did you mean") {
 		t.Errorf("a guess for a name near nothing: %q", e.Msg)
 	}
+	for name, want := range map[string]string{"dnas.LoadTeachr": "(did you mean dnas.LoadTeacher?)", "modle": "(did you mean model?)", "qqqqqq": ""} {
+		if got := f.s.Suggest(name); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", name, got, want)
+		}
+	}
 	if got := f.eval(t, "model + 1"); got != "4" {
 		t.Errorf("after the errors: %q", got)
 	}

@@ -405,7 +405,11 @@ func (f *Front) command(line string) bool {
 		if text, ok := f.session.Doc(arg); ok {
 			fmt.Fprintln(f.out, text)
 		} else {
-			fmt.Fprintf(f.errw, "no documentation found for %s (is it imported or defined?)\n", arg)
+			hint := f.session.Suggest(arg)
+			if hint == "" {
+				hint = "(is it imported or defined?)"
+			}
+			fmt.Fprintf(f.errw, "no documentation found for %s %s\n", arg, hint)
 		}
 	default:
 		fmt.Fprintf(f.errw, "unknown command %s; :help lists the commands\n", name)
