@@ -326,21 +326,37 @@ func exprAt(code string, cursor int) string {
 // Inspect returns the declaration and doc comment of the symbol at cursor:
 // a package, a package member (pkg.Func, pkg.Type, pkg.Type.Method), a
 // method or field of a session variable (model.Forward), or a session
-// variable itself (its type and value).
+// variable itself (its type and value). For a name it does not know but
+// for a slip (dnas.LoadTeachr), it says so and offers the nearest names.
 func (s *Session) Inspect(code string, cursor int) (text string, found bool) {
 	expr := exprAt(code, cursor)
 	if expr == "" {
 		return "", false
 	}
+	if text, found = s.doc(expr); found {
+		return text, true
+	}
+	if hint := s.Suggest(expr); hint != "" {
+		return fmt.Sprintf("%s is not defined %s", expr, hint), true
+	}
+	return "", false
+}
+
+// Doc is the documentation of a name typed by itself (the REPL's :doc
+// command), without Inspect's suggestions.
+func (s *Session) Doc(name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	expr := exprAt(name, len(name))
+	if expr == "" {
+		return "", false
+	}
+	return s.doc(expr)
+}
+
+func (s *Session) doc(expr string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.describe(expr)
-}
-
-// Doc is Inspect for a name typed by itself (the REPL's :doc command).
-func (s *Session) Doc(name string) (string, bool) {
-	name = strings.TrimSpace(name)
-	return s.Inspect(name, len(name))
 }
 
 func (s *Session) describe(expr string) (string, bool) {

@@ -675,6 +675,12 @@ func TestInspect(t *testing.T) {
 	if _, ok := f.s.Inspect("nothingHere", 5); ok {
 		t.Error("Inspect found an undefined name")
 	}
+	if text, ok := f.s.Inspect("dnas.LoadTeachr", 15); !ok || text != "dnas.LoadTeachr is not defined (did you mean dnas.LoadTeacher?)" {
+		t.Errorf("Inspect of a slip: %v %q", ok, text)
+	}
+	if _, ok := f.s.Doc("dnas.LoadTeachr"); ok {
+		t.Error("Doc found a misspelt name")
+	}
 }
 
 func TestIsComplete(t *testing.T) {
