@@ -56,21 +56,13 @@ func errorResults(v ...any) any {
 // symbols, as for typeIndexDefines); ok is false when the last call's
 // type is unknown or it has fewer than two results.
 func (s *Session) spreadResults(src string) (out string, ok bool) {
-	body, parsed := parseStmtUnit(src)
-	if !parsed || len(body) == 0 {
+	e, tw, ok := s.lastExpr(src)
+	if !ok {
 		return "", false
 	}
-	es, isExpr := body[len(body)-1].(*ast.ExprStmt)
-	if !isExpr {
-		return "", false
-	}
-	call, isCall := es.X.(*ast.CallExpr)
+	call, isCall := e.(*ast.CallExpr)
 	if !isCall {
 		return "", false
-	}
-	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
-	for _, st := range body[:len(body)-1] {
-		tw.declare(st)
 	}
 	ft, found := tw.funcOf(call)
 	if !found || ft.NumOut() < 2 {
@@ -90,19 +82,11 @@ func (s *Session) spreadResults(src string) (out string, ok bool) {
 // the interpreter would answer with an unrelated one. Functions are values:
 // they print their type.
 func (s *Session) notAValue(src string) error {
-	body, parsed := parseStmtUnit(src)
-	if !parsed || len(body) == 0 {
-		return nil
-	}
-	es, ok := body[len(body)-1].(*ast.ExprStmt)
+	e, tw, ok := s.lastExpr(src)
 	if !ok {
 		return nil
 	}
-	tw := typeWalker{s: s, known: map[string]reflect.Type{}}
-	for _, st := range body[:len(body)-1] {
-		tw.declare(st)
-	}
-	switch x := es.X.(type) {
+	switch x := e.(type) {
 	case *ast.Ident:
 		if _, shadowed := tw.known[x.Name]; shadowed {
 			return nil
@@ -123,4 +107,23 @@ func (s *Session) notAValue(src string) error {
 		}
 	}
 	return nil
+}
+
+// lastExpr returns the expression a statement unit ends with, and a type
+// finder that knows the unit's earlier definitions; ok is false when the
+// unit does not parse or does not end with an expression.
+func (s *Session) lastExpr(src string) (ast.Expr, *typeWalker, bool) {
+	body, parsed := parseStmtUnit(src)
+	if !parsed || len(body) == 0 {
+		return nil, nil, false
+	}
+	es, isExpr := body[len(body)-1].(*ast.ExprStmt)
+	if !isExpr {
+		return nil, nil, false
+	}
+	tw := &typeWalker{s: s, known: map[string]reflect.Type{}}
+	for _, st := range body[:len(body)-1] {
+		tw.declare(st)
+	}
+	return es.X, tw, true
 }
