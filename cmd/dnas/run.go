@@ -177,6 +177,10 @@ func execPipeline(opts dnas.PipelineOptions, again string) error {
 		}
 	}
 	fmt.Printf("report: %s\n", filepath.Join(opts.OutDir, "summary.md"))
+	if slices.Contains(res.Options.Models, "subnet") {
+		fmt.Printf("the retrained subnet: dnas sample --model %s (dnas fid --model to measure it again)\n",
+			filepath.Join(opts.OutDir, "retrain", "subnet.safetensors"))
+	}
 	return nil
 }
 
