@@ -196,7 +196,7 @@ func (s *Session) Eval(ctx context.Context, code string) (Result, error) {
 		if err != nil {
 			break
 		}
-		if i == len(units)-1 && u.isExpr && !(u.isCall && voidCall(v)) {
+		if i == len(units)-1 && u.isExpr && !(u.isCall && (voidCall(v) || isNoValue(v))) {
 			res = s.result(v)
 		}
 	}
@@ -634,6 +634,16 @@ func compiledFrames(stack []byte) []string {
 		out = append(out, fmt.Sprintf("%s (%s)", fn, file))
 	}
 	return out
+}
+
+// isNoValue reports whether v is errorResults' noValue (a call that
+// returned only a nil error).
+func isNoValue(v reflect.Value) bool {
+	if !v.IsValid() || !v.CanInterface() {
+		return false
+	}
+	_, ok := v.Interface().(noValue)
+	return ok
 }
 
 // voidCall reports whether v is what the interpreter returns for a call of a

@@ -252,6 +252,14 @@ g3()`, `(7, "s")`},
 	if got := f.eval(t, "fmt.Sprint(y8, x9)"); got != "3 7" {
 		t.Errorf("y8, x9 = %s; want 3 7 (each statement run once)", got)
 	}
+	// A call whose only result is an error: nothing when it succeeds, the
+	// error when it fails.
+	if res, err := f.s.Eval(context.Background(), "ok1 := func() error { return nil }\nok1()"); err != nil || res.HasValue {
+		t.Errorf("a call returning a nil error: %+v, %v; want no value", res, err)
+	}
+	if got := f.eval(t, "bad1 := func() error { return fmt.Errorf(\"it broke\") }\nbad1()"); got != "it broke" {
+		t.Errorf("a call returning an error shows %q", got)
+	}
 	// A call without results still has no value.
 	if res, err := f.s.Eval(context.Background(), "v := func() {}\nv()"); err != nil || res.HasValue {
 		t.Errorf("a call without results: %+v, %v", res, err)

@@ -36,25 +36,36 @@ func (v Values) String() string {
 
 // errorResults is what a cell ending in a call whose last result is an
 // error shows: the other results when the error is nil (one of them alone,
-// so dnas.SampleGrid(x, 8) shows its picture), all of them, error
-// included, when it is not.
+// so dnas.SampleGrid(x, 8) shows its picture; nothing for a call whose
+// only result is the error: tr.Train(ctx, 100) that succeeded), all of
+// them, error included, when it is not (a lone error as itself).
 func errorResults(v ...any) any {
-	if n := len(v); n > 0 && v[n-1] == nil {
-		if n == 2 {
-			return v[0]
-		}
+	n := len(v)
+	switch {
+	case n == 1 && v[0] == nil:
+		return noValue{}
+	case n == 1:
+		return v[0]
+	case v[n-1] == nil && n == 2:
+		return v[0]
+	case v[n-1] == nil:
 		return Values(v[:n-1])
 	}
 	return Values(v)
 }
 
+// noValue is errorResults' answer for a call that returned only a nil
+// error: the cell then shows no value, like a call without results.
+type noValue struct{}
+
 // spreadResults rewrites a statement unit that ends with a call of a
 // function with several results so that the call's results are all kept:
 // f(x) becomes __dnasrt.Values(f(x)), or __dnasrt.ErrorResults(f(x)) when
-// the last result is an error. It reads the code only (the
-// function's type comes from the session's variables and the packages'
-// symbols, as for typeIndexDefines); ok is false when the last call's
-// type is unknown or it has fewer than two results.
+// the last result is an error (also when it is the only one). It reads the
+// code only (the function's type comes from the session's variables and
+// the packages' symbols, as for typeIndexDefines); ok is false when the
+// last call's type is unknown, or it has no results, or one that is not
+// an error.
 func (s *Session) spreadResults(src string) (out string, ok bool) {
 	e, tw, ok := s.lastExpr(src)
 	if !ok {
@@ -65,12 +76,14 @@ func (s *Session) spreadResults(src string) (out string, ok bool) {
 		return "", false
 	}
 	ft, found := tw.funcOf(call)
-	if !found || ft.NumOut() < 2 {
+	if !found || ft.NumOut() == 0 {
 		return "", false
 	}
 	wrap := "__dnasrt.Values("
 	if ft.Out(ft.NumOut()-1) == reflect.TypeFor[error]() {
 		wrap = "__dnasrt.ErrorResults("
+	} else if ft.NumOut() == 1 {
+		return "", false // one value: shown as it is
 	}
 	base := token.Pos(len(stmtPrefix) + 1) // file offsets start at Pos 1
 	from, to := int(call.Pos()-base), int(call.End()-base)
