@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -107,22 +108,12 @@ func (s *Session) memberHint(msg, src string) string {
 			}
 		}
 	}
-	near := nearest(name, dedupe(names))
+	slices.Sort(names)
+	near := nearest(name, slices.Compact(names))
 	for i := range near {
 		near[i] = "." + near[i]
 	}
 	return offer(near)
-}
-
-func dedupe(names []string) []string {
-	sort.Strings(names)
-	out := names[:0]
-	for i, n := range names {
-		if i == 0 || n != names[i-1] {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // Suggest offers the names nearest to name (a session name or pkg.Name),
