@@ -6,9 +6,10 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"dnas/internal/atomicfile"
 
 	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
@@ -206,25 +207,8 @@ func (c *Chart) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	// Atomically: a temporary file beside path, renamed over it, so path
-	// never holds half a picture.
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, b); err != nil {
 		return fmt.Errorf("plots: saving chart: %w", err)
-	}
-	_, werr := tmp.Write(b)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("plots: saving chart: %w", werr)
 	}
 	return nil
 }
