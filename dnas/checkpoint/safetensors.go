@@ -27,7 +27,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"dnas/dnas/nn"
 	"dnas/internal/atomicfile"
@@ -117,7 +119,7 @@ func (f *File) LoadParams(prefix string, params []*nn.Param) error {
 		if !ok {
 			return fmt.Errorf("checkpoint: tensor %q (shape %v) is missing from the checkpoint: it was saved from a different model or config", prefix+p.Name, p.Shape)
 		}
-		if !sameShape(t.Shape, p.Shape) {
+		if !slices.Equal(t.Shape, p.Shape) {
 			return fmt.Errorf("checkpoint: tensor %q has shape %v in the checkpoint but %v in the model: the checkpoint was saved from a different config", t.Name, t.Shape, p.Shape)
 		}
 	}
@@ -137,23 +139,11 @@ func (f *File) Unused(prefix string, params []*nn.Param) []string {
 	}
 	var out []string
 	for _, t := range f.Tensors {
-		if len(t.Name) >= len(prefix) && t.Name[:len(prefix)] == prefix && !want[t.Name] {
+		if strings.HasPrefix(t.Name, prefix) && !want[t.Name] {
 			out = append(out, t.Name)
 		}
 	}
 	return out
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // headerEntry is one tensor's line of the JSON header.

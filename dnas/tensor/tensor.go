@@ -11,6 +11,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -69,17 +70,7 @@ func (t *Tensor) NCHW() (n, c, h, w int) {
 }
 
 // SameShape reports whether a and b have identical shapes.
-func SameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func SameShape(a, b []int) bool { return slices.Equal(a, b) }
 
 // Ensure returns buf if it already has the given shape, otherwise a buffer of
 // that shape that reuses buf's storage when it is large enough. The contents
