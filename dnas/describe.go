@@ -107,26 +107,26 @@ func describeTeacher(path string, f *checkpoint.File) (string, error) {
 // ScheduleText describes the learning-rate schedule in words: the first
 // cycle, then every restart in order.
 func (p TeacherPreset) ScheduleText() string {
-	cycle := func(peak float32, start, end int) string {
+	cycle := func(peak, floor float32, start, end int) string {
 		s := fmt.Sprintf("warm-up over %d steps to %g", p.WarmupSteps, peak)
 		if p.LRDecay == "cosine" {
-			return s + fmt.Sprintf(", cosine to %g at step %d", p.MinLR, end)
+			return s + fmt.Sprintf(", cosine to %g at step %d", p.floor(floor), end)
 		}
 		return s + ", then constant"
 	}
 	if p.RestartStep == 0 {
-		return cycle(p.LR, 0, p.Steps)
+		return cycle(p.LR, 0, 0, p.Steps)
 	}
-	parts := []string{cycle(p.LR, 0, p.firstCycleEnd())}
+	parts := []string{cycle(p.LR, 0, 0, p.firstCycleEnd())}
 	if p.RestartInit != "" {
 		// TeacherTrainerFromWeights: the steps before the first restart
 		// are the source teacher's, trained on its own schedule.
 		parts[0] = fmt.Sprintf("steps 1-%d are teacher %s's (its own schedule)", p.firstCycleEnd(), p.RestartInit)
 	}
 	for _, r := range p.EarlierRestarts {
-		parts = append(parts, fmt.Sprintf("restart after step %d: %s", r.Step, cycle(r.LR, r.Step, r.End)))
+		parts = append(parts, fmt.Sprintf("restart after step %d: %s", r.Step, cycle(r.LR, r.MinLR, r.Step, r.End)))
 	}
-	parts = append(parts, fmt.Sprintf("restart after step %d: %s", p.RestartStep, cycle(p.RestartLR, p.RestartStep, p.Steps)))
+	parts = append(parts, fmt.Sprintf("restart after step %d: %s", p.RestartStep, cycle(p.RestartLR, p.RestartMinLR, p.RestartStep, p.Steps)))
 	return strings.Join(parts, "; ")
 }
 

@@ -40,6 +40,10 @@ type TeacherPreset struct {
 	RestartStep int     `json:"restart_step,omitempty"`
 	RestartLR   float32 `json:"restart_lr,omitempty"`
 	FirstSteps  int     `json:"first_steps,omitempty"`
+	// RestartMinLR, when > 0, is the floor of the latest cycle's cosine in
+	// place of MinLR (a final cycle that anneals lower than the first one,
+	// TeacherTrainer.WarmRestartFloor, dnas teacher --restart-min-lr).
+	RestartMinLR float32 `json:"restart_min_lr,omitempty"`
 	// EarlierRestarts records the restarts before RestartStep, oldest
 	// first, when a restarted run was restarted again: each cycle ran from
 	// its step until the next restart, along a cosine laid to end at its
@@ -59,11 +63,22 @@ type TeacherPreset struct {
 
 // LRRestart is one earlier warm restart of a teacher's learning-rate
 // schedule (TeacherPreset.EarlierRestarts): from Step the rate warmed up to
-// LR, then decayed along the preset's LRDecay towards its floor at End.
+// LR, then decayed along the preset's LRDecay towards its floor at End: MinLR
+// when > 0, else the preset's MinLR.
 type LRRestart struct {
-	Step int     `json:"step"`
-	LR   float32 `json:"lr"`
-	End  int     `json:"end"`
+	Step  int     `json:"step"`
+	LR    float32 `json:"lr"`
+	End   int     `json:"end"`
+	MinLR float32 `json:"min_lr,omitempty"`
+}
+
+// floor is the cosine floor of a cycle whose own floor is own (0 = the
+// preset's MinLR).
+func (p TeacherPreset) floor(own float32) float32 {
+	if own > 0 {
+		return own
+	}
+	return p.MinLR
 }
 
 // teacherPresets are the three presets of the project (see the api notes):
@@ -161,9 +176,11 @@ func (p TeacherPreset) Validate() error {
 		return fmt.Errorf("preset %q: first-cycle length %d needs a restart step (and must be >= 0)", p.Name, p.FirstSteps)
 	case p.RestartStep > 0 && p.LRDecay == "cosine" && p.firstCycleEnd() <= p.WarmupSteps:
 		return fmt.Errorf("preset %q: the first cosine cycle ends at step %d, within its %d warm-up steps", p.Name, p.firstCycleEnd(), p.WarmupSteps)
-	case p.RestartStep > 0 && p.LRDecay == "cosine" && (p.MinLR > p.RestartLR || p.Steps <= p.RestartStep+p.WarmupSteps):
-		return fmt.Errorf("preset %q: a cosine restart at step %d needs MinLR (%v) <= its learning rate (%v) and Steps (%d) > %d (the restart step plus the %d warm-up steps)",
-			p.Name, p.RestartStep, p.MinLR, p.RestartLR, p.Steps, p.RestartStep+p.WarmupSteps, p.WarmupSteps)
+	case p.RestartMinLR < 0 || (p.RestartMinLR > 0 && (p.RestartStep == 0 || p.LRDecay != "cosine")):
+		return fmt.Errorf("preset %q: a restart floor (%v) needs a cosine restart and must be >= 0 (0 = MinLR)", p.Name, p.RestartMinLR)
+	case p.RestartStep > 0 && p.LRDecay == "cosine" && (p.floor(p.RestartMinLR) > p.RestartLR || p.Steps <= p.RestartStep+p.WarmupSteps):
+		return fmt.Errorf("preset %q: a cosine restart at step %d needs its floor (%v) <= its learning rate (%v) and Steps (%d) > %d (the restart step plus the %d warm-up steps)",
+			p.Name, p.RestartStep, p.floor(p.RestartMinLR), p.RestartLR, p.Steps, p.RestartStep+p.WarmupSteps, p.WarmupSteps)
 	}
 	if err := p.validateEarlierRestarts(); err != nil {
 		return err
@@ -190,8 +207,8 @@ func (p TeacherPreset) validateEarlierRestarts() error {
 		switch {
 		case r.Step <= prev || r.Step >= next:
 			return fmt.Errorf("preset %q: earlier restart %d at step %d must come after step %d and before step %d (restarts rise step by step, after the first warm-up)", p.Name, i+1, r.Step, prev, next)
-		case !(r.LR > 0) || (p.LRDecay == "cosine" && r.LR < p.MinLR):
-			return fmt.Errorf("preset %q: earlier restart %d at step %d needs a learning rate > 0 and >= MinLR (%v), not %v", p.Name, i+1, r.Step, p.MinLR, r.LR)
+		case !(r.LR > 0) || r.MinLR < 0 || (p.LRDecay == "cosine" && r.LR < p.floor(r.MinLR)):
+			return fmt.Errorf("preset %q: earlier restart %d at step %d needs a learning rate > 0 and >= its floor (%v), not %v", p.Name, i+1, r.Step, p.floor(r.MinLR), r.LR)
 		case p.LRDecay == "cosine" && r.End <= r.Step+p.WarmupSteps:
 			return fmt.Errorf("preset %q: earlier restart %d at step %d ends at step %d, within its %d warm-up steps", p.Name, i+1, r.Step, r.End, p.WarmupSteps)
 		}

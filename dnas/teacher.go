@@ -262,18 +262,19 @@ func (tr *TeacherTrainer) lr(s int) float32 {
 // LearningRate is the preset's learning rate at optimiser step s (1-based):
 // a linear warm-up over WarmupSteps to LR, then constant or a half cosine
 // down to MinLR at Steps; after a warm restart (RestartStep > 0) the steps
-// past RestartStep run the same shape again from RestartLR, and the steps
-// of each earlier restart (EarlierRestarts) the shape of that cycle.
+// past RestartStep run the same shape again from RestartLR (down to
+// RestartMinLR when set), and the steps of each earlier restart
+// (EarlierRestarts) the shape of that cycle.
 func (p TeacherPreset) LearningRate(s int) float32 {
-	start, peak, end := 0, p.LR, p.Steps
+	start, peak, end, floor := 0, p.LR, p.Steps, p.MinLR
 	if p.RestartStep > 0 {
 		if s > p.RestartStep {
-			start, peak = p.RestartStep, p.RestartLR
+			start, peak, floor = p.RestartStep, p.RestartLR, p.floor(p.RestartMinLR)
 		} else {
 			end = p.firstCycleEnd()
 			for _, r := range p.EarlierRestarts {
 				if s > r.Step {
-					start, peak, end = r.Step, r.LR, r.End
+					start, peak, end, floor = r.Step, r.LR, r.End, p.floor(r.MinLR)
 				}
 			}
 		}
@@ -286,7 +287,7 @@ func (p TeacherPreset) LearningRate(s int) float32 {
 		return peak
 	}
 	frac := math.Min(1, float64(s-start-w)/float64(end-start-w))
-	return p.MinLR + (peak-p.MinLR)*float32(0.5*(1+math.Cos(math.Pi*frac)))
+	return floor + (peak-floor)*float32(0.5*(1+math.Cos(math.Pi*frac)))
 }
 
 // firstCycleEnd is where the first cycle's decay ends in a restarted
@@ -310,6 +311,13 @@ func (p TeacherPreset) firstCycleEnd() int {
 // before it. A restarted run can be restarted again: the cycle it was on
 // is then kept in EarlierRestarts.
 func (tr *TeacherTrainer) WarmRestart(lr float32, steps int) error {
+	return tr.WarmRestartFloor(lr, 0, steps)
+}
+
+// WarmRestartFloor is WarmRestart with the new cycle's cosine ending at
+// floor instead of the preset's MinLR (0 = MinLR): a last cycle that
+// anneals lower than the first, e.g. from 1e-4 to 1e-5.
+func (tr *TeacherTrainer) WarmRestartFloor(lr, floor float32, steps int) error {
 	if steps <= tr.StepNum {
 		return fmt.Errorf("dnas: a warm restart at step %d needs a longer total than %d steps", tr.StepNum, steps)
 	}
@@ -323,14 +331,14 @@ func (tr *TeacherTrainer) WarmRestart(lr float32, steps int) error {
 	case p.RestartStep > 0:
 		// The cycle it was on becomes an earlier one (a fresh slice: the
 		// old preset value keeps its own).
-		p.EarlierRestarts = append(slices.Clip(p.EarlierRestarts), LRRestart{Step: p.RestartStep, LR: p.RestartLR, End: p.Steps})
+		p.EarlierRestarts = append(slices.Clip(p.EarlierRestarts), LRRestart{Step: p.RestartStep, LR: p.RestartLR, End: p.Steps, MinLR: p.RestartMinLR})
 	default:
 		p.FirstSteps = 0 // the first cycle ended where it was planned to
 		if p.Steps != tr.StepNum {
 			p.FirstSteps = p.Steps // it was cut short (or ran on at its floor)
 		}
 	}
-	p.RestartStep, p.RestartLR, p.Steps = tr.StepNum, lr, steps
+	p.RestartStep, p.RestartLR, p.RestartMinLR, p.Steps = tr.StepNum, lr, floor, steps
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("dnas: warm restart: %w", err)
 	}
@@ -577,7 +585,7 @@ func TeacherTrainerFromWeights(path string, seed uint64) (*TeacherTrainer, error
 	if p.RestartStep > 0 {
 		// The file's schedule held a restart of its own: the next one
 		// replaces it, its first cycle taken to end where the file stopped.
-		p.RestartStep, p.RestartLR, p.FirstSteps, p.Steps, p.EarlierRestarts = 0, 0, 0, t.Step, nil
+		p.RestartStep, p.RestartLR, p.RestartMinLR, p.FirstSteps, p.Steps, p.EarlierRestarts = 0, 0, 0, 0, t.Step, nil
 	}
 	p.RestartInit = t.ID()
 	tr, err := newTeacherTrainer(p, seed)

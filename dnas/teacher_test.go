@@ -376,6 +376,42 @@ func TestTeacherWarmRestartSchedule(t *testing.T) {
 			t.Errorf("second restart, step %d: LR %v, want %v", c.s, got, c.want)
 		}
 	}
+	// A last cycle with a floor of its own anneals lower than MinLR; the
+	// steps before it keep their rates, and restarted again, the floor
+	// stays in that cycle's record.
+	low := two
+	low.RestartMinLR = 1e-5
+	if err := low.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []int{400, 1500, 2000, 2100} {
+		if got, want := low.LearningRate(s), two.LearningRate(s); got != want {
+			t.Errorf("step %d with a lower last floor: LR %v, was %v", s, got, want)
+		}
+	}
+	for _, c := range []struct {
+		s    int
+		want float32
+	}{{3050, (2e-4 + 1e-5) / 2}, {4000, 1e-5}, {4500, 1e-5}} {
+		if got := low.LearningRate(c.s); !near(got, c.want) {
+			t.Errorf("cycle with floor 1e-5, step %d: LR %v, want %v", c.s, got, c.want)
+		}
+	}
+	tr := &TeacherTrainer{Preset: low, StepNum: 4000}
+	if err := tr.WarmRestartFloor(1e-4, 0, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if e := tr.Preset.EarlierRestarts; len(e) != 2 || e[1] != (LRRestart{Step: 2000, LR: 2e-4, End: 4000, MinLR: 1e-5}) || tr.Preset.RestartMinLR != 0 {
+		t.Fatalf("restart after a floored cycle: %+v", tr.Preset)
+	}
+	for _, s := range []int{3050, 4000} {
+		if got, want := tr.Preset.LearningRate(s), low.LearningRate(s); got != want {
+			t.Errorf("step %d after restarting the floored cycle: LR %v, was %v", s, got, want)
+		}
+	}
+	if got := tr.Preset.LearningRate(5000); !near(got, p.MinLR) {
+		t.Errorf("the next cycle ends at %v, want the preset's floor %v", got, p.MinLR)
+	}
 	// Restarted half way through the first cycle: that cycle's record still
 	// heads for its planned end.
 	mid := p
@@ -391,7 +427,10 @@ func TestTeacherWarmRestartSchedule(t *testing.T) {
 	}{
 		{func(q *TeacherPreset) { q.RestartLR = 0 }, "needs a learning rate > 0"},
 		{func(q *TeacherPreset) { q.Steps = 1050 }, "Steps (1050) > 1100"},
-		{func(q *TeacherPreset) { q.RestartLR = p.MinLR / 2 }, "MinLR"},
+		{func(q *TeacherPreset) { q.RestartLR = p.MinLR / 2 }, "its floor"},
+		{func(q *TeacherPreset) { q.RestartMinLR = 1e-3 }, "its floor (0.001) <= its learning rate"},
+		{func(q *TeacherPreset) { q.RestartMinLR = -1e-5 }, "restart floor"},
+		{func(q *TeacherPreset) { q.RestartStep, q.RestartMinLR = 0, 1e-5 }, "needs a cosine restart"},
 		{func(q *TeacherPreset) { q.RestartStep = -1 }, "must be >= 0"},
 		{func(q *TeacherPreset) { q.RestartStep = 50 }, "within its 100 warm-up steps"},
 		{func(q *TeacherPreset) { q.RestartStep, q.FirstSteps = 0, 500 }, "needs a restart step"},

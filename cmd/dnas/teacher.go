@@ -29,7 +29,10 @@ learning-rate cycle (a warm restart) into a new --out, e.g. the base teacher:
       --restart-lr 5e-4 --steps 30000 --out out/teacher-base-v2
 or the committed base teacher's weights (no optimiser state: Adam starts afresh):
   dnas teacher --preset base --restart-from models/base.safetensors --seed 2 \
-      --restart-lr 3e-4 --steps 15000 --out out/teacher-base-v3`,
+      --restart-lr 3e-4 --steps 15000 --out out/teacher-base-v3
+--restart-min-lr sets that cycle's floor (a last, low annealing cycle):
+  dnas teacher --preset base --restart-from out/teacher-base-v4/train.safetensors \
+      --restart-lr 1e-4 --restart-min-lr 1e-5 --steps 44000 --out out/teacher-base-v5`,
 		"dnas teacher --preset small --seed 1 --out out/teacher-small")
 	common := addCommonFlags(fs, commonFlagHelp{
 		preset:      "teacher preset: " + presetNames(false),
@@ -44,6 +47,7 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 	fresh := fs.Bool("fresh", false, "start from scratch even if <out>/train.safetensors exists")
 	restartFrom := fs.String("restart-from", "", "take the training checkpoint `CKPT` further on a new learning-rate cycle (a warm restart: warm-up to --restart-lr, then the preset's decay ending at --steps) into --out; CKPT is not changed. A weights-only teacher file (e.g. models/base.safetensors) works too: Adam then starts from zero and --seed draws the data order")
 	restartLR := fs.Float64("restart-lr", 0, "peak learning rate of the --restart-from cycle (0 => half the preset's)")
+	restartMinLR := fs.Float64("restart-min-lr", 0, "floor of the --restart-from cycle's cosine (0 => the preset's min LR), e.g. a last cycle annealing from 1e-4 to 1e-5")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +77,9 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 	}
 	if *restartLR < 0 || (*restartLR != 0 && *restartFrom == "") {
 		return fmt.Errorf("--restart-lr %g: needs --restart-from and a rate > 0", *restartLR)
+	}
+	if *restartMinLR < 0 || (*restartMinLR != 0 && *restartFrom == "") {
+		return fmt.Errorf("--restart-min-lr %g: needs --restart-from and a rate > 0", *restartMinLR)
 	}
 	var tr *dnas.TeacherTrainer
 	if _, statErr := os.Stat(ckpt); statErr == nil && !*fresh {
@@ -113,7 +120,7 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 		if tr.Preset.Name != p.Name {
 			return fmt.Errorf("%s holds a %q teacher, not %q: pass --preset %s", *restartFrom, tr.Preset.Name, p.Name, tr.Preset.Name)
 		}
-		if err := tr.WarmRestart(lr, *steps); err != nil {
+		if err := tr.WarmRestartFloor(lr, float32(*restartMinLR), *steps); err != nil {
 			return fmt.Errorf("%w (--steps is the new total, counted from the run's step 0)", err)
 		}
 		if kind != "training" {
@@ -121,7 +128,7 @@ or the committed base teacher's weights (no optimiser state: Adam starts afresh)
 		}
 		decay := "then constant to"
 		if tr.Preset.LRDecay == "cosine" {
-			decay = fmt.Sprintf("cosine decay to %g at", tr.Preset.MinLR)
+			decay = fmt.Sprintf("cosine decay to %g at", tr.Preset.LearningRate(*steps))
 		}
 		fmt.Fprintf(os.Stderr, "warm restart of %s at step %d: warm-up over %d steps to lr %g, %s step %d\n", *restartFrom, tr.StepNum, tr.Preset.WarmupSteps, lr, decay, *steps)
 	} else {
