@@ -84,6 +84,9 @@ func TestTeacherRestartFrom(t *testing.T) {
 		{flags(dst, "--restart-lr", "1e-4", "--steps", "6"), "needs --restart-from"},
 		{flags(dst, "--restart-from", srcCkpt, "--restart-lr", "-1", "--steps", "6"), "a rate > 0"},
 		{flags(dst, "--restart-from", srcCkpt, "--steps", "3"), "needs a longer total than 3 steps"},
+		{flags(dst, "--restart-min-lr", "1e-5", "--steps", "6"), "needs --restart-from"},
+		{flags(dst, "--restart-from", srcCkpt, "--restart-min-lr", "-1", "--steps", "6"), "a rate > 0"},
+		{flags(dst, "--restart-from", srcCkpt, "--restart-min-lr", "1e-5", "--steps", "6"), "needs a cosine restart"}, // tiny's rate is constant
 		{[]string{"--preset", "small", "--eval-samples", "0", "--out", dst, "--restart-from", srcCkpt, "--steps", "6"}, `pass --preset tiny`},
 		{flags(dst, "--restart-from", filepath.Join(dir, "missing.safetensors"), "--steps", "6"), "missing.safetensors"},
 	} {
