@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		"dnas fid --model 'out/teacher-base/snapshots/*.safetensors' --samples 500 --steps 20 --out out/base-curve",
 		"dnas fid --preset base --samples 500 --sampler ddpm",
 		"dnas fid --real --samples 2000",
+		"dnas fid --preset base --gap 4000",
 		"dnas fid --preset base --samples 500 --doubtful 64 --out out/base-doubtful",
 		"dnas fid --train-classifier --epochs 3 --seed 1 --out models/lenet.safetensors")
 	common := addCommonFlags(fs, commonFlagHelp{
@@ -43,6 +45,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	trainClf := fs.Bool("train-classifier", false, "train the LeNet classifier used for FID and save it to --out")
 	epochs := fs.Int("epochs", 3, "classifier training epochs (with --train-classifier)")
 	doubtful := fs.Int("doubtful", 0, "also print the classifier's verdicts per digit and the N least confident samples (with --out: doubtful.png, least sure first); works with --real too")
+	gap := fs.Int("gap", 0, "instead of sampling: the noise loss on the first N test and N training images (the same noise draw), whether the model overfits (test above train) or is held back by its size (the two level); 500 to 10000, with --preset or --model (one line per model)")
 	live := fs.Bool("live", false, "with --model on training checkpoints (train.safetensors): measure the live weights instead of the EMA")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,6 +59,9 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 	}
 	if *doubtful < 0 {
 		return fmt.Errorf("--doubtful %d: want the number of least confident samples to show (0: none)", *doubtful)
+	}
+	if *gap != 0 {
+		return runLossGap(fs, *gap, *common, *model, *live)
 	}
 	ctx, stop := interruptContext()
 	defer stop()
@@ -179,6 +185,54 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		}
 	}
 	fmt.Printf("wrote %s, curve.png and curve.svg\n", curvePath)
+	return nil
+}
+
+// runLossGap is dnas fid --gap N: the test and training noise losses of the
+// --preset teacher or of each --model file.
+func runLossGap(fs *flag.FlagSet, n int, common commonFlags, model string, live bool) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, name := range []string{"real", "train-classifier", "doubtful", "out", "samples", "sampler", "steps", "eta", "seed", "batch", "epochs"} {
+		switch {
+		case set[name] && name == "out":
+			return fmt.Errorf("--gap prints its figures and writes no file: leave out --out")
+		case set[name]:
+			return fmt.Errorf("--gap measures the noise loss on MNIST images and samples nothing: --%s does not go with it", name)
+		}
+	}
+	if n < 500 || n > 10000 {
+		return fmt.Errorf("--gap %d: want 500 to 10000 images of each split (the test set has 10,000)", n)
+	}
+	paths := []string{""}
+	if model != "" {
+		var err error
+		if paths, err = expandModels(model); err != nil {
+			return err
+		}
+	}
+	if live && model == "" {
+		return fmt.Errorf("--live reads the live weights of a training checkpoint: give it with --model")
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+	for _, path := range paths {
+		var t *dnas.Teacher
+		var err error
+		if live {
+			t, err = dnas.LoadTeacherLiveWeights(path)
+		} else {
+			t, err = loadTeacherFlag(common.preset, path)
+		}
+		if err != nil {
+			return err
+		}
+		g, err := t.LossGap(ctx, n)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, g)
+	}
 	return nil
 }
 

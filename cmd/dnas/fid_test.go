@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,6 +118,47 @@ func TestFIDDoubtful(t *testing.T) {
 	}
 	if err := runFID([]string{"--train-classifier", "--doubtful", "4", "--out", filepath.Join(dir, "c.safetensors")}); err == nil || !strings.Contains(err.Error(), "--train-classifier") {
 		t.Fatalf("--doubtful with --train-classifier: err %v", err)
+	}
+}
+
+// TestFIDGap prints the test and training noise losses of each model, one
+// line per file, and refuses the flags that sample or write.
+func TestFIDGap(t *testing.T) {
+	dir := t.TempDir()
+	te := tinyTeacher(t)
+	model := filepath.Join(dir, "teacher.safetensors")
+	if err := te.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout := os.Stdout
+	os.Stdout = w
+	err = runFID([]string{"--model", model + "," + model, "--gap", "500"})
+	os.Stdout = stdout
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "noise loss on 500 images: test "); n != 2 {
+		t.Fatalf("want a line per model, got:\n%s", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gap", "499"}, "--gap 499: want 500 to 10000"},
+		{[]string{"--gap", "500", "--samples", "10"}, "--samples does not go with it"},
+		{[]string{"--gap", "500", "--out", dir}, "leave out --out"},
+		{[]string{"--gap", "500", "--live"}, "give it with --model"},
+		{[]string{"--gap", "500", "--model", filepath.Join(dir, "none.safetensors")}, "none.safetensors"},
+	} {
+		if err := runFID(c.args); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err %v, want %q", c.args, err, c.want)
+		}
 	}
 }
 

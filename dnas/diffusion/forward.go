@@ -127,6 +127,26 @@ func NoiseLoss(pred, noise *tensor.Tensor, dpred *tensor.Tensor) float64 {
 // (0 => 250). With the same x0 and seed it is the same draw for every model,
 // so losses of different models compare directly.
 func HeldOutLoss(ctx context.Context, d Denoiser, s *NoiseSchedule, x0 *tensor.Tensor, seed uint64, batchSize int) (float64, error) {
+	losses, err := BatchLosses(ctx, d, s, x0, seed, batchSize)
+	if err != nil {
+		return 0, err
+	}
+	n, per := x0.Shape[0], max(batchSize, 0)
+	if per == 0 {
+		per = 250
+	}
+	var sum float64
+	for i, l := range losses {
+		sum += l * float64(min(per, n-i*per))
+	}
+	return sum / float64(n), nil
+}
+
+// BatchLosses is HeldOutLoss batch by batch: the mean noise-prediction loss
+// of each batch of batchSize images of x0 (the last one may be smaller). Two
+// image sets of the same size and seed get the same timesteps and noise
+// batch for batch, so their batch losses pair up (LossGap uses this).
+func BatchLosses(ctx context.Context, d Denoiser, s *NoiseSchedule, x0 *tensor.Tensor, seed uint64, batchSize int) ([]float64, error) {
 	if batchSize <= 0 {
 		batchSize = 250
 	}
@@ -134,17 +154,17 @@ func HeldOutLoss(ctx context.Context, d Denoiser, s *NoiseSchedule, x0 *tensor.T
 	per := x0.Numel() / n
 	rng := rand.New(rand.NewPCG(seed, 0x6e6f697365))
 	var b NoisyBatch
-	var sum float64
+	var losses []float64
 	for lo := 0; lo < n; lo += batchSize {
 		if err := ctx.Err(); err != nil {
-			return 0, fmt.Errorf("diffusion.HeldOutLoss: %w", err)
+			return nil, fmt.Errorf("diffusion.HeldOutLoss: %w", err)
 		}
 		hi := min(lo+batchSize, n)
 		shape := append([]int{hi - lo}, x0.Shape[1:]...)
 		xb := tensor.FromData(x0.Data[lo*per:hi*per], shape...)
 		s.Noisy(xb, rng, true, &b)
 		pred := d.PredictNoise(b.Xt, b.TF)
-		sum += NoiseLoss(pred, b.Noise, nil) * float64(hi-lo)
+		losses = append(losses, NoiseLoss(pred, b.Noise, nil))
 	}
-	return sum / float64(n), nil
+	return losses, nil
 }

@@ -94,6 +94,7 @@ func init() {
 		"GlobalSearchOptions": reflect.ValueOf((*dnas.GlobalSearchOptions)(nil)),
 		"JointLossSchedule":   reflect.ValueOf((*dnas.JointLossSchedule)(nil)),
 		"LRRestart":           reflect.ValueOf((*dnas.LRRestart)(nil)),
+		"LossGap":             reflect.ValueOf((*dnas.LossGap)(nil)),
 		"LossScalePoint":      reflect.ValueOf((*dnas.LossScalePoint)(nil)),
 		"LossScaleSweep":      reflect.ValueOf((*dnas.LossScaleSweep)(nil)),
 		"ModelResult":         reflect.ValueOf((*dnas.ModelResult)(nil)),

@@ -14,6 +14,7 @@ import (
 func init() {
 	Symbols["dnas/dnas/diffusion/diffusion"] = map[string]reflect.Value{
 		// function, constant and variable definitions
+		"BatchLosses":          reflect.ValueOf(diffusion.BatchLosses),
 		"CosineNoise":          reflect.ValueOf(diffusion.CosineNoise),
 		"DefaultNoiseSchedule": reflect.ValueOf(diffusion.DefaultNoiseSchedule),
 		"DefaultSteps":         reflect.ValueOf(constant.MakeFromLiteral("1000", token.INT, 0)),
