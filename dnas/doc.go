@@ -21,7 +21,9 @@
 // Evaluate reports FID on the features of the project's LeNet classifier
 // (not the paper's Inception FID), the fraction of samples labelled with
 // confidence >= 0.9, the held-out noise loss and a sample grid.
-// MeasureSnapshots draws the quality curve of a training run's snapshots.
+// MeasureSnapshots draws the quality curve of a training run's snapshots;
+// teacher.LossGap(ctx, 4000) compares the noise loss on test and training
+// images (does the model overfit, or is it held back by its size?).
 //
 // # Stage 1: block-wise supernet training
 //
