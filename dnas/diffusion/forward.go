@@ -157,7 +157,7 @@ func BatchLosses(ctx context.Context, d Denoiser, s *NoiseSchedule, x0 *tensor.T
 	var losses []float64
 	for lo := 0; lo < n; lo += batchSize {
 		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("diffusion.HeldOutLoss: %w", err)
+			return nil, fmt.Errorf("diffusion: noise loss on held-out images: %w", err)
 		}
 		hi := min(lo+batchSize, n)
 		shape := append([]int{hi - lo}, x0.Shape[1:]...)
