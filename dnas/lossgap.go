@@ -19,7 +19,7 @@ type LossGap struct {
 	Test   float64 // mean noise loss on the test images (the held-out loss)
 	Train  float64 // on the training images
 	// StdErr is the standard error of Test - Train, from its spread over
-	// the paired batches of 250 images.
+	// the paired batches (of 250 images, or of Images/10 below 2,500).
 	StdErr float64
 }
 
@@ -45,8 +45,10 @@ func (g LossGap) String() string {
 // LossGap measures t's noise loss on the first n MNIST test and the first n
 // training images (0 => 4000), each split with the held-out loss's draw
 // (seed 1234), so the two pair up batch for batch and a gap is the images',
-// not the noise's. n is 500 to 10,000 (the test set's size). Cancelling ctx
-// stops it between batches.
+// not the noise's. The batches hold 250 images (as the held-out loss's), or
+// n/10 below 2,500 images, so that the standard error rests on ten pairs at
+// least. n is 500 to 10,000 (the test set's size). Cancelling ctx stops it
+// between batches.
 func (t *Teacher) LossGap(ctx context.Context, n int) (LossGap, error) {
 	if n == 0 {
 		n = 4000
@@ -55,8 +57,8 @@ func (t *Teacher) LossGap(ctx context.Context, n int) (LossGap, error) {
 	if err != nil {
 		return LossGap{}, err
 	}
-	if n < 2*250 || n > test.N {
-		return LossGap{}, fmt.Errorf("dnas: LossGap on %d images: want 500 to %d (two batches of 250 at least; the test set has %d images)", n, test.N, test.N)
+	if n < 500 || n > test.N {
+		return LossGap{}, fmt.Errorf("dnas: LossGap on %d images: want 500 to %d (the test set has %d images)", n, test.N, test.N)
 	}
 	train, err := mnist.LoadTrain()
 	if err != nil {
@@ -64,18 +66,19 @@ func (t *Teacher) LossGap(ctx context.Context, n int) (LossGap, error) {
 	}
 	xt, _ := test.First(n)
 	xr, _ := train.First(n)
-	lt, err := diffusion.BatchLosses(ctx, t, t.Schedule, xt, 1234, 250)
+	bs := min(250, n/10)
+	lt, err := diffusion.BatchLosses(ctx, t, t.Schedule, xt, 1234, bs)
 	if err != nil {
 		return LossGap{}, err
 	}
-	lr, err := diffusion.BatchLosses(ctx, t, t.Schedule, xr, 1234, 250)
+	lr, err := diffusion.BatchLosses(ctx, t, t.Schedule, xr, 1234, bs)
 	if err != nil {
 		return LossGap{}, err
 	}
 	g := LossGap{Images: n}
 	var sumD, sumD2, w float64
 	for i := range lt {
-		k := float64(min(250, n-i*250))
+		k := float64(min(bs, n-i*bs))
 		g.Test += lt[i] * k
 		g.Train += lr[i] * k
 		d := lt[i] - lr[i]

@@ -11,8 +11,9 @@ import (
 )
 
 // TestLossGap measures the tiny teacher on 500 images of each split: the
-// test side is the held-out loss on the same images and draw, the two sides
-// differ (other images), and the standard error is that of the batch pairs.
+// test side is the held-out loss on the same images and draw (batches of 50,
+// ten pairs), the two sides differ (other images), and the standard error is
+// that of the batch pairs.
 func TestLossGap(t *testing.T) {
 	te, _ := testTeacher(t)
 	ctx := context.Background()
@@ -25,7 +26,7 @@ func TestLossGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, _ := test.First(500)
-	want, err := diffusion.HeldOutLoss(ctx, te, te.Schedule, x, 1234, 250)
+	want, err := diffusion.HeldOutLoss(ctx, te, te.Schedule, x, 1234, 50)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,11 +41,21 @@ func TestLossGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	xr, _ := train.First(500)
-	bt, _ := diffusion.BatchLosses(ctx, te, te.Schedule, x, 1234, 250)
-	br, _ := diffusion.BatchLosses(ctx, te, te.Schedule, xr, 1234, 250)
-	d0, d1 := bt[0]-br[0], bt[1]-br[1]
-	if se := math.Abs(d0-d1) / 2; math.Abs(g.StdErr-se) > 1e-12 {
-		t.Fatalf("standard error %v, want %v from the two batch differences %v and %v", g.StdErr, se, d0, d1)
+	bt, _ := diffusion.BatchLosses(ctx, te, te.Schedule, x, 1234, 50)
+	br, _ := diffusion.BatchLosses(ctx, te, te.Schedule, xr, 1234, 50)
+	if len(bt) != 10 || len(br) != 10 {
+		t.Fatalf("%d and %d batches, want 10 of 50 images each", len(bt), len(br))
+	}
+	var mean, ss float64
+	for i := range bt {
+		mean += (bt[i] - br[i]) / 10
+	}
+	for i := range bt {
+		d := bt[i] - br[i] - mean
+		ss += d * d
+	}
+	if se := math.Sqrt(ss / 9 / 10); math.Abs(g.StdErr-se) > 1e-9 {
+		t.Fatalf("standard error %v, want %v from the ten batch differences", g.StdErr, se)
 	}
 	if s := g.String(); !strings.Contains(s, "noise loss on 500 images: test ") {
 		t.Fatalf("String: %q", s)
