@@ -105,13 +105,7 @@ with probability >= 0.9, and the held-out noise-prediction loss.`,
 		if len(paths) == 1 {
 			path = paths[0]
 		}
-		var t *dnas.Teacher
-		var err error
-		if *live && path != "" {
-			t, err = dnas.LoadTeacherLiveWeights(path)
-		} else {
-			t, err = loadTeacherFlag(common.preset, path)
-		}
+		t, err := loadMeasuredModel(common.preset, path, *live)
 		if err != nil {
 			return err
 		}
@@ -217,13 +211,7 @@ func runLossGap(fs *flag.FlagSet, n int, common commonFlags, model string, live 
 	ctx, stop := interruptContext()
 	defer stop()
 	for _, path := range paths {
-		var t *dnas.Teacher
-		var err error
-		if live {
-			t, err = dnas.LoadTeacherLiveWeights(path)
-		} else {
-			t, err = loadTeacherFlag(common.preset, path)
-		}
+		t, err := loadMeasuredModel(common.preset, path, live)
 		if err != nil {
 			return err
 		}
@@ -234,6 +222,16 @@ func runLossGap(fs *flag.FlagSet, n int, common commonFlags, model string, live 
 		fmt.Printf("step %d %s: %s\n", t.Step, t.Source, g)
 	}
 	return nil
+}
+
+// loadMeasuredModel loads what dnas fid measures: the --preset teacher when
+// path is empty, else the file at path (its live weights with --live, for a
+// training checkpoint).
+func loadMeasuredModel(preset, path string, live bool) (*dnas.Teacher, error) {
+	if live && path != "" {
+		return dnas.LoadTeacherLiveWeights(path)
+	}
+	return loadTeacherFlag(preset, path)
 }
 
 // expandModels splits a comma-separated --model list and expands glob

@@ -127,17 +127,17 @@ func NoiseLoss(pred, noise *tensor.Tensor, dpred *tensor.Tensor) float64 {
 // (0 => 250). With the same x0 and seed it is the same draw for every model,
 // so losses of different models compare directly.
 func HeldOutLoss(ctx context.Context, d Denoiser, s *NoiseSchedule, x0 *tensor.Tensor, seed uint64, batchSize int) (float64, error) {
+	if batchSize <= 0 {
+		batchSize = 250
+	}
 	losses, err := BatchLosses(ctx, d, s, x0, seed, batchSize)
 	if err != nil {
 		return 0, err
 	}
-	n, per := x0.Shape[0], max(batchSize, 0)
-	if per == 0 {
-		per = 250
-	}
+	n := x0.Shape[0]
 	var sum float64
 	for i, l := range losses {
-		sum += l * float64(min(per, n-i*per))
+		sum += l * float64(min(batchSize, n-i*batchSize))
 	}
 	return sum / float64(n), nil
 }
